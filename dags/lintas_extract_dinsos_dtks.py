@@ -1,0 +1,45 @@
+"""Welfare (Dinas Sosial): DTKS monthly snapshots from the agency outbox into the raw layer, gated."""
+
+from datetime import timedelta
+
+import pendulum
+from airflow.sdk import dag, task
+
+from lintas import pipeline
+from lintas.assets import RAW_DINSOS_DTKS
+
+SOURCE = pipeline.DINSOS_DTKS.name
+
+
+@dag(
+    dag_id="lintas_extract_dinsos_dtks",
+    description="DTKS/DTSEN monthly snapshot: outbox -> raw.dinsos_dtks -> GX gate",
+    schedule="0 6 1 * *",  # the agency delivers once a month; a late file is picked up next run or by hand
+    start_date=pendulum.datetime(2026, 1, 1, tz="Asia/Jakarta"),
+    catchup=False,
+    max_active_runs=1,
+    tags=["lintas", "extract", "dinsos"],
+    default_args={"owner": "lintas-data", "retries": 2, "retry_delay": timedelta(minutes=5)},
+    doc_md=__doc__,
+)
+def lintas_extract_dinsos_dtks():
+    @task
+    def prepare_warehouse() -> dict:
+        return pipeline.prepare_warehouse()
+
+    @task
+    def load_outbox(**context) -> dict:
+        return pipeline.extract_files(SOURCE, pipeline.run_context(context))
+
+    # Leaf task: a failed gate fails the run; only success updates the asset the warehouse build listens to.
+    @task(outlets=[RAW_DINSOS_DTKS], retries=0)
+    def gate_raw_batches(report: dict, **context) -> dict:
+        return pipeline.gate_source(SOURCE, report, pipeline.run_context(context))
+
+    prepared = prepare_warehouse()
+    report = load_outbox()
+    prepared >> report
+    gate_raw_batches(report)
+
+
+lintas_extract_dinsos_dtks()

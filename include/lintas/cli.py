@@ -1,0 +1,106 @@
+"""`lintas` command line: generate sample agency data, prepare the warehouse, run Airflow, show a summary."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from lintas import settings, summary, warehouse
+
+DEMO_DAGS = ["lintas_extract_dinsos_dtks", "lintas_build_warehouse"]
+
+
+def _airflow(args: list[str], check: bool = True) -> int:
+    env = {**os.environ, **settings.airflow_environment()}
+    Path(env["AIRFLOW_HOME"]).mkdir(parents=True, exist_ok=True)
+    airflow = str(Path(sys.executable).with_name("airflow"))
+    proc = subprocess.run([airflow, *args], env=env)
+    if check and proc.returncode != 0:
+        raise SystemExit(f"airflow {' '.join(args)} failed with exit code {proc.returncode}")
+    return proc.returncode
+
+
+def cmd_generate(args: argparse.Namespace) -> None:
+    from lintas.synth import dtks, population
+
+    out = Path(args.out) if args.out else settings.lintas_home()
+    started = time.perf_counter()
+    pop = population.generate(args.scale, args.seed)
+    counts = dtks.render(pop, out, last_period=args.last_period, months=args.months)
+    print(f"generated {len(pop.persons):,} residents in {len(pop.households):,} families "
+          f"(scale {args.scale}, seed {args.seed}) in {time.perf_counter() - started:.1f}s")
+    for name, rows in counts.items():
+        print(f"  {out / 'outbox' / 'dinsos' / name}: {rows:,} rows")
+    print(f"  truth (never loaded into the warehouse): {out / 'truth'}")
+
+
+def cmd_warehouse(args: argparse.Namespace) -> None:
+    if args.action == "prepare":
+        print(f"warehouse ready: {warehouse.redact(warehouse.prepare())}")
+    elif args.action == "url":
+        print(warehouse.warehouse_url())
+
+
+def cmd_summary(_: argparse.Namespace) -> None:
+    print(summary.render())
+
+
+def cmd_airflow(args: argparse.Namespace) -> None:
+    raise SystemExit(_airflow(args.airflow_args, check=False))
+
+
+def cmd_demo(args: argparse.Namespace) -> None:
+    started = time.perf_counter()
+    url = warehouse.prepare()
+    print(f"[demo] warehouse: {warehouse.redact(url)}")
+    outbox = settings.outbox_dir("dinsos")
+    if not any(outbox.glob("DTKS_*.csv")):
+        cmd_generate(argparse.Namespace(scale=args.scale, seed=args.seed, out=None,
+                                        last_period="2026-10", months=2))
+    print("[demo] migrating the Airflow metadata database")
+    _airflow(["db", "migrate"])
+    for dag_id in DEMO_DAGS:
+        print(f"[demo] airflow dags test {dag_id}")
+        _airflow(["dags", "test", dag_id])
+    print()
+    print(summary.render(url))
+    print(f"\n[demo] finished in {time.perf_counter() - started:.0f}s")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="lintas", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    gen = sub.add_parser("generate", help="write synthetic agency deliveries (and the hidden truth)")
+    gen.add_argument("--scale", default="small", help="small, city, or a multiple of city (e.g. 5)")
+    gen.add_argument("--seed", type=int, default=1)
+    gen.add_argument("--out", help="output folder (default: LINTAS_HOME)")
+    gen.add_argument("--last-period", default="2026-10", help="last DTKS month, YYYY-MM")
+    gen.add_argument("--months", type=int, default=2, help="how many monthly DTKS snapshots")
+    gen.set_defaults(func=cmd_generate)
+
+    wh = sub.add_parser("warehouse", help="prepare the warehouse or print its URL")
+    wh.add_argument("action", choices=["prepare", "url"])
+    wh.set_defaults(func=cmd_warehouse)
+
+    sub.add_parser("summary", help="rows per layer, deliveries, gate results").set_defaults(func=cmd_summary)
+
+    af = sub.add_parser("airflow", help="run the airflow CLI with this project's environment")
+    af.add_argument("airflow_args", nargs=argparse.REMAINDER)
+    af.set_defaults(func=cmd_airflow)
+
+    demo = sub.add_parser("demo", help="prepare everything and run the pipeline end to end")
+    demo.add_argument("--scale", default="small")
+    demo.add_argument("--seed", type=int, default=1)
+    demo.set_defaults(func=cmd_demo)
+
+    args = parser.parse_args(argv)
+    args.func(args)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Extract clients: read what an agency delivers, per shared/spec/agency-extracts.md."""

@@ -1,0 +1,59 @@
+"""What every extract produces: rows in the raw table's column order, row errors, and file-level rejections."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+class ContractError(ValueError):
+    """A delivery breaks the agency contract and is rejected whole. The message never carries row values."""
+
+    def __init__(self, source_ref: str, reason: str):
+        super().__init__(f"{source_ref}: {reason}")
+        self.source_ref = source_ref
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class RowError:
+    row_number: int
+    field: str
+    rule: str
+    reason: str
+    raw_record: str
+
+    def describe(self, source_ref: str) -> str:
+        return f"{source_ref} row {self.row_number} field {self.field}: {self.reason}"
+
+
+@dataclass
+class Delivery:
+    """One parsed delivery (a file, or a set of API pages), ready for the raw loader."""
+
+    source: str
+    source_ref: str
+    checksum: str
+    period: str | None
+    columns: list[str]  # raw table columns, in the order of each row tuple
+    rows: list[tuple] = field(default_factory=list)  # (row_number, *values, extra_json)
+    errors: list[RowError] = field(default_factory=list)
+    extra_columns: list[str] = field(default_factory=list)
+
+    @property
+    def rows_extracted(self) -> int:
+        return len(self.rows) + len(self.errors)
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def normalise_header(name: str) -> str:
+    """Headers match case-insensitively, ignoring surrounding spaces (and a stray BOM)."""
+    return " ".join(name.replace("\ufeff", "").strip().upper().split())

@@ -1,0 +1,1 @@
+"""Quality gates: Great Expectations suites that decide whether a batch may go on."""

@@ -1,0 +1,60 @@
+"""Where things live. Every path and switch is read from the environment here, nowhere else."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+# include/lintas/settings.py -> repository root
+_DEFAULT_ROOT = Path(__file__).resolve().parents[2]
+
+
+def project_root() -> Path:
+    return Path(os.environ.get("LINTAS_PROJECT_ROOT", _DEFAULT_ROOT)).resolve()
+
+
+def lintas_home() -> Path:
+    """Git-ignored folder for local state: embedded warehouse, Airflow home, reports, sample outboxes."""
+    return Path(os.environ.get("LINTAS_HOME", project_root() / ".lintas")).resolve()
+
+
+def dbt_project_dir() -> Path:
+    return project_root() / "dbt_project"
+
+
+def expectations_dir() -> Path:
+    return project_root() / "expectations"
+
+
+def dags_dir() -> Path:
+    return project_root() / "dags"
+
+
+def reports_dir() -> Path:
+    return Path(os.environ.get("LINTAS_REPORTS_DIR", lintas_home() / "reports"))
+
+
+def outbox_dir(agency: str) -> Path:
+    """Folder an agency delivers files into (LINTAS_OUTBOX_<AGENCY> overrides)."""
+    override = os.environ.get(f"LINTAS_OUTBOX_{agency.upper()}")
+    return Path(override) if override else lintas_home() / "outbox" / agency
+
+
+def airflow_environment() -> dict[str, str]:
+    """Environment for running Airflow against this project (CLI, standalone, tests).
+
+    The metadata DB is SQLite under LINTAS_HOME unless AIRFLOW__DATABASE__SQL_ALCHEMY_CONN is given.
+    """
+    home = Path(os.environ.get("AIRFLOW_HOME", lintas_home() / "airflow"))
+    env = {
+        "AIRFLOW_HOME": str(home),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(dags_dir()),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__CORE__UNIT_TEST_MODE": os.environ.get("AIRFLOW__CORE__UNIT_TEST_MODE", "False"),
+        "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(home / "logs"),
+        "LINTAS_HOME": str(lintas_home()),
+        "LINTAS_PROJECT_ROOT": str(project_root()),
+    }
+    if "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN" not in os.environ:
+        env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = f"sqlite:///{home / 'airflow.db'}"
+    return env

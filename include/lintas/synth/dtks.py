@@ -1,0 +1,89 @@
+"""Dinas Sosial's view: monthly DTKS snapshots of poor households, with churn and clerical noise."""
+
+from __future__ import annotations
+
+import csv
+import random
+from pathlib import Path
+
+from lintas.synth import noise
+from lintas.synth.population import Population
+
+HEADER = ["IDDTKS", "NO_KK", "NIK", "NAMA", "JENIS_KELAMIN", "TEMPAT_LAHIR", "TANGGAL_LAHIR",
+          "HUBUNGAN_KELUARGA", "NAMA_IBU_KANDUNG", "ALAMAT", "RT", "RW", "KELURAHAN", "KECAMATAN", "DESIL",
+          "PKH", "BPNT", "PBI_JK", "PERIODE"]
+
+
+def periods(last: str, count: int) -> list[str]:
+    year, month = map(int, last.split("-"))
+    out = []
+    for _ in range(count):
+        out.append(f"{year:04d}-{month:02d}")
+        month -= 1
+        if month == 0:
+            year, month = year - 1, 12
+    return out[::-1]
+
+
+def _household_months(pop: Population, hh_id: int, n: int) -> range:
+    """Which of the n months a household is in the register (joins late / leaves early sometimes)."""
+    rng = random.Random(f"{pop.seed}:dtks:hh:{hh_id}")
+    hh = pop.households[hh_id]
+    if hh.desil > 5 or (hh.desil == 5 and rng.random() > 0.3) or rng.random() > 0.92:
+        return range(0)
+    start = 0 if rng.random() > 0.03 else rng.randrange(n)
+    end = n if rng.random() > 0.03 else rng.randrange(start, n + 1)
+    return range(start, end)
+
+
+def render(pop: Population, out: Path, last_period: str = "2026-10", months: int = 2) -> dict[str, int]:
+    """Write DTKS_3573_<YYYYMM>.csv per month into out/outbox/dinsos, truth into out/truth."""
+    outbox = out / "outbox" / "dinsos"
+    truth_dir = out / "truth"
+    outbox.mkdir(parents=True, exist_ok=True)
+    truth_dir.mkdir(parents=True, exist_ok=True)
+    months_of = {hh.household_id: _household_months(pop, hh.household_id, months) for hh in pop.households}
+    counts: dict[str, int] = {}
+    truth: dict[str, int] = {}
+    for index, period in enumerate(periods(last_period, months)):
+        delimiter = ";" if index % 2 == 0 else "|"
+        path = outbox / f"DTKS_3573_{period.replace('-', '')}.csv"
+        rows = 0
+        with path.open("w", encoding="utf-8-sig" if index % 2 else "utf-8", newline="") as fh:
+            writer = csv.writer(fh, delimiter=delimiter, lineterminator="\r\n")
+            writer.writerow(HEADER)
+            for hh in pop.households:
+                if index not in months_of[hh.household_id]:
+                    continue
+                hh_rng = random.Random(f"{pop.seed}:dtks:hhprog:{hh.household_id}")
+                has_child = any(pop.persons[p].relationship == "ANAK" for p in hh.members)
+                pkh = hh.desil <= 2 and has_child and hh_rng.random() < 0.7
+                bpnt = hh.desil <= 3 and hh_rng.random() < 0.75
+                pbi = hh.desil <= 4 and hh_rng.random() < 0.9
+                for pid in hh.members:
+                    p = pop.persons[pid]
+                    rng = random.Random(f"{pop.seed}:dtks:p:{pid}")
+                    iddtks = f"DT{pop.seed % 100:02d}{pid:09d}"
+                    truth[iddtks] = pid
+                    birth = p.birth_date.strftime("%d-%m-%Y" if index % 2 == 0 else "%Y-%m-%d")
+                    kel_name = p_kel = hh.kelurahan.name.upper()
+                    if rng.random() < 0.08:
+                        kel_name = p_kel.replace(" ", "").replace("-", " ")
+                    writer.writerow([
+                        iddtks, hh.no_kk, noise.noisy_nik(p.nik, hh.no_kk, rng),
+                        noise.name_variant(p.name, p.sex, rng).upper(),
+                        p.sex if rng.random() < 0.9 else ("LAKI-LAKI" if p.sex == "L" else "PEREMPUAN"),
+                        p.birth_place, birth, p.relationship,
+                        "" if rng.random() < 0.15 else p.mother_name.upper(),
+                        noise.street_address(hh.street, hh.house_number, rng),
+                        noise.rt_rw(hh.rt, rng), noise.rt_rw(hh.rw, rng), kel_name,
+                        hh.kelurahan.kecamatan_name.upper(),
+                        str(hh.desil), *("YA" if flag else "TIDAK" for flag in (pkh, bpnt, pbi)), period,
+                    ])
+                    rows += 1
+        counts[path.name] = rows
+    with (truth_dir / "dinsos_dtks.csv").open("w", encoding="utf-8", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["iddtks", "person_id"])
+        writer.writerows(sorted(truth.items()))
+    return counts

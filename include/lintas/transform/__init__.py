@@ -1,0 +1,1 @@
+"""Transformations: the dbt project, run against the warehouse."""
