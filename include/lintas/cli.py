@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shlex
 import subprocess
 import sys
 import time
@@ -43,6 +44,12 @@ def cmd_warehouse(args: argparse.Namespace) -> None:
         print(f"warehouse ready: {warehouse.redact(warehouse.prepare())}")
     elif args.action == "url":
         print(warehouse.warehouse_url())
+    elif args.action == "dbt-env":  # for tools that run dbt themselves (sqlfluff's dbt templater)
+        from lintas.transform import dbt
+
+        env = dbt.dbt_environment()
+        for key in sorted(k for k in env if k.startswith(("LINTAS_PG", "DBT_"))):
+            print(f"export {key}={shlex.quote(env[key])}")
 
 
 def cmd_summary(_: argparse.Namespace) -> None:
@@ -84,7 +91,7 @@ def main(argv: list[str] | None = None) -> None:
     gen.set_defaults(func=cmd_generate)
 
     wh = sub.add_parser("warehouse", help="prepare the warehouse or print its URL")
-    wh.add_argument("action", choices=["prepare", "url"])
+    wh.add_argument("action", choices=["prepare", "url", "dbt-env"])
     wh.set_defaults(func=cmd_warehouse)
 
     sub.add_parser("summary", help="rows per layer, deliveries, gate results").set_defaults(func=cmd_summary)

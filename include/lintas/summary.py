@@ -48,7 +48,8 @@ def render(url: str | None = None) -> str:
     lines += [f"  {schema:<13} {name:<45} {count:>10,}" for schema, name, count in table_counts(url)]
     lines += ["", "Deliveries (audit.load_batch):"]
     for source, ref, status, extracted, loaded, quarantined, reason in batches(url):
-        line = f"  {source:<14} {ref:<28} {status:<9} read {extracted:>8,}  loaded {loaded:>8,}  quarantined {quarantined:>5,}"
+        line = (f"  {source:<14} {ref:<28} {status:<9} read {extracted:>8,}  loaded {loaded:>8,}"
+                f"  quarantined {quarantined:>5,}")
         lines.append(line + (f"  ({reason[:80]})" if reason else ""))
     lines += ["", "Gates (audit.gate_result):"]
     for suite, batch_id, checks, critical, warnings in gate_totals(url):

@@ -26,11 +26,11 @@ def embedded_url(database: str = EMBEDDED_DATABASE) -> str:
 
     The server keeps running after this process exits so Airflow tasks, dbt and GX share it.
     """
-    import pgserver  # imported lazily: only the embedded default needs it
-
     settings.lintas_home().mkdir(parents=True, exist_ok=True)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # platformdirs: no XDG_RUNTIME_DIR on servers; /tmp fallback is fine
+        import pgserver  # imported lazily: only the embedded default needs it
+
         server = pgserver.get_server(settings.lintas_home() / "pgdata", cleanup_mode=None)
     return server.get_uri(database)
 

@@ -1,7 +1,10 @@
 with
 
 wilayah as (
-    select kode, nama, kode_induk
+    select
+        kode,
+        nama,
+        kode_induk
     from {{ ref('kode_wilayah_kota_malang_3573') }}
 ),
 

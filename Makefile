@@ -1,0 +1,44 @@
+# Lintas: `make demo` runs the whole pipeline on an embedded warehouse; `make test` runs every check.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.lintas-installed
+
+.PHONY: install demo test lint unit integration dags airflow summary clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml requirements/constraints.txt
+	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "Lintas needs Python 3.11, found " + sys.version'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade "pip==25.3"
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c requirements/constraints.txt -e '.[dev]'
+	touch $@
+
+demo: install
+	$(BIN)/lintas demo
+
+summary: install
+	$(BIN)/lintas summary
+
+# The Airflow UI on http://localhost:8080 with the project's DAGs; the login is printed by standalone and kept in
+# .lintas/airflow/simple_auth_manager_passwords.json.generated
+airflow: install
+	@echo "Airflow UI: http://localhost:8080  (login: .lintas/airflow/simple_auth_manager_passwords.json.generated)"
+	$(BIN)/lintas airflow standalone
+
+lint: install
+	$(BIN)/ruff check include dags tests bench
+	$(BIN)/lintas warehouse prepare >/dev/null
+	eval "$$($(BIN)/lintas warehouse dbt-env)" && cd dbt_project && \
+		../$(BIN)/sqlfluff lint models --templater dbt --processes 2
+
+test: install lint
+	$(BIN)/pytest -q
+
+unit: install
+	$(BIN)/pytest -q tests/unit
+
+clean:
+	rm -rf .lintas dbt_project/target dbt_project/logs

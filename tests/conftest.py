@@ -1,0 +1,65 @@
+"""Test environment: a private LINTAS_HOME and AIRFLOW_HOME per session, real PostgreSQL databases per test.
+
+Set before anything imports Airflow, which reads its home at import time.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import uuid
+from pathlib import Path
+
+import psycopg
+import pytest
+
+_SESSION_HOME = Path(tempfile.mkdtemp(prefix="lintas-test-"))
+os.environ["LINTAS_HOME"] = str(_SESSION_HOME)
+os.environ.pop("WAREHOUSE_URL", None)
+os.environ.pop("AIRFLOW_HOME", None)
+
+from lintas import settings, warehouse  # noqa: E402
+
+os.environ.update(settings.airflow_environment())
+
+# The machine's PostgreSQL; where it is absent the embedded server stands in, so nothing is skipped.
+SERVER_URL = os.environ.get("LINTAS_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+def _server_url() -> str:
+    try:
+        with psycopg.connect(SERVER_URL, connect_timeout=3):
+            return SERVER_URL
+    except psycopg.OperationalError:
+        return warehouse.embedded_url("postgres")
+
+
+@pytest.fixture(scope="session")
+def postgres_server_url() -> str:
+    return _server_url()
+
+
+def _fresh_database(server_url: str) -> str:
+    name = f"lintas_test_{uuid.uuid4().hex[:10]}"
+    url = server_url.rsplit("/", 1)[0] + "/" + name if "?" not in server_url else server_url.replace(
+        "/postgres?", f"/{name}?")
+    warehouse.prepare(url)
+    return url
+
+
+@pytest.fixture
+def warehouse_url(postgres_server_url, monkeypatch) -> str:
+    """A new, migrated warehouse database for one test, dropped afterwards; WAREHOUSE_URL points at it."""
+    url = _fresh_database(postgres_server_url)
+    monkeypatch.setenv("WAREHOUSE_URL", url)
+    yield url
+    warehouse.drop_database(url)
+
+
+@pytest.fixture
+def outbox(tmp_path, monkeypatch) -> Path:
+    """An empty DTKS outbox folder that the pipeline reads from."""
+    folder = tmp_path / "outbox" / "dinsos"
+    folder.mkdir(parents=True)
+    monkeypatch.setenv("LINTAS_OUTBOX_DINSOS", str(folder))
+    return folder

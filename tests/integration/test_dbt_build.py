@@ -1,0 +1,43 @@
+"""dbt over gated raw batches: parsing of the contract's value forms, accepted-only staging, the mart."""
+
+from lintas import pipeline, warehouse
+from lintas.load.raw import RunContext
+from tests.fixtures.dtks_files import member, write
+
+CTX = RunContext("test_dag", "run-dbt")
+
+
+def test_staging_parses_contract_value_forms_and_mart_reconciles(warehouse_url, outbox):
+    rows = [member(i) for i in range(40)]
+    rows[0].update(TANGGAL_LAHIR="1990-02-28", JENIS_KELAMIN="PEREMPUAN", PKH="T", RT="RT.05/RW.02")
+    rows[1].update(TANGGAL_LAHIR="31/12/1985", JENIS_KELAMIN="LAKI-LAKI", PKH="1", KELURAHAN="TASIKMADU")
+    rows[2].update(TANGGAL_LAHIR="31-02-1990", DESIL="", KELURAHAN="KELURAHAN ANTAH")
+    write(outbox, "DTKS_3573_202610.csv", rows)
+    report = pipeline.extract_files("dinsos_dtks", CTX)
+    pipeline.gate_source("dinsos_dtks", report, CTX)
+    pipeline.build_warehouse()
+    with warehouse.connect(warehouse_url) as conn:
+        parsed = {r[0]: r[1:] for r in conn.execute(
+            "select iddtks, tanggal_lahir::text, jenis_kelamin, is_pkh, rt, desil, kode_kelurahan"
+            " from intermediate.int_dinsos__dtks_members_located where iddtks in ('ID000000','ID000001','ID000002')")}
+        assert parsed["ID000000"] == ("1990-02-28", "P", False, 5, 1, "35.73.05.1012")
+        assert parsed["ID000001"] == ("1985-12-31", "L", True, 5, 2, "35.73.05.1012")
+        assert parsed["ID000002"] == (None, "P", False, 5, None, None)  # not a calendar date; unknown kelurahan
+        members, unknown = conn.execute(
+            "select sum(members), sum(members) filter (where kode_kelurahan = 'TIDAK DIKETAHUI')"
+            " from marts.mart_dtks_kelurahan_summary").fetchone()
+    assert (members, unknown) == (40, 1)
+
+
+def test_rejected_batches_never_reach_staging(warehouse_url, outbox):
+    write(outbox, "DTKS_3573_202609.csv", [member(i, "2026-09") for i in range(20)])
+    pipeline.gate_source("dinsos_dtks", pipeline.extract_files("dinsos_dtks", CTX), CTX)
+    write(outbox, "DTKS_3573_202610.csv", [member(i, JENIS_KELAMIN="?") for i in range(20)])
+    try:
+        pipeline.gate_source("dinsos_dtks", pipeline.extract_files("dinsos_dtks", CTX), CTX)
+    except pipeline.PipelineFailed:
+        pass
+    pipeline.build_warehouse()
+    with warehouse.connect(warehouse_url) as conn:
+        periods = conn.execute("select distinct periode from staging.stg_dinsos__dtks_members").fetchall()
+    assert periods == [("2026-09",)]
