@@ -6,6 +6,7 @@ Set before anything imports Airflow, which reads its home at import time.
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 import uuid
 from pathlib import Path
@@ -37,6 +38,14 @@ def _server_url() -> str:
 @pytest.fixture(scope="session")
 def postgres_server_url() -> str:
     return _server_url()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _stop_embedded_warehouse():
+    """Tests that start the embedded server under the session's LINTAS_HOME stop it when done."""
+    yield
+    warehouse.stop_embedded()
+    shutil.rmtree(_SESSION_HOME, ignore_errors=True)
 
 
 def _fresh_database(server_url: str) -> str:

@@ -42,6 +42,8 @@ def cmd_generate(args: argparse.Namespace) -> None:
 def cmd_warehouse(args: argparse.Namespace) -> None:
     if args.action == "prepare":
         print(f"warehouse ready: {warehouse.redact(warehouse.prepare())}")
+    elif args.action == "stop":
+        print("embedded warehouse stopped" if warehouse.stop_embedded() else "embedded warehouse was not running")
     elif args.action == "url":
         print(warehouse.warehouse_url())
     elif args.action == "dbt-env":  # for tools that run dbt themselves (sqlfluff's dbt templater)
@@ -91,7 +93,7 @@ def main(argv: list[str] | None = None) -> None:
     gen.set_defaults(func=cmd_generate)
 
     wh = sub.add_parser("warehouse", help="prepare the warehouse or print its URL")
-    wh.add_argument("action", choices=["prepare", "url", "dbt-env"])
+    wh.add_argument("action", choices=["prepare", "url", "stop", "dbt-env"])
     wh.set_defaults(func=cmd_warehouse)
 
     sub.add_parser("summary", help="rows per layer, deliveries, gate results").set_defaults(func=cmd_summary)

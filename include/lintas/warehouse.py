@@ -35,6 +35,20 @@ def embedded_url(database: str = EMBEDDED_DATABASE) -> str:
     return server.get_uri(database)
 
 
+def stop_embedded() -> bool:
+    """Stop the embedded PostgreSQL if it runs. Returns whether it was running."""
+    pgdata = settings.lintas_home() / "pgdata"
+    if not (pgdata / "postmaster.pid").exists():
+        return False
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import pgserver
+
+    user = "pgserver" if os.geteuid() == 0 else None  # pgserver runs the server as this user under root
+    pgserver.pg_ctl(["-w", "-m", "fast", "stop"], pgdata=pgdata, user=user)
+    return True
+
+
 def warehouse_url() -> str:
     url = os.environ.get("WAREHOUSE_URL", "").strip()
     return url or embedded_url()
