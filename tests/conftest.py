@@ -5,6 +5,7 @@ Set before anything imports Airflow, which reads its home at import time.
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import tempfile
@@ -45,6 +46,8 @@ def _stop_embedded_warehouse():
     """Tests that start the embedded server under the session's LINTAS_HOME stop it when done."""
     yield
     warehouse.stop_embedded()
+    # pgserver logs from an atexit hook, after pytest has closed its log streams
+    logging.getLogger("pgserver").disabled = True
     shutil.rmtree(_SESSION_HOME, ignore_errors=True)
 
 

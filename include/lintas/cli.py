@@ -15,13 +15,22 @@ from lintas import settings, summary, warehouse
 DEMO_DAGS = ["lintas_extract_dinsos_dtks", "lintas_build_warehouse"]
 
 
-def _airflow(args: list[str], check: bool = True) -> int:
+def _airflow(args: list[str], check: bool = True, log_file: Path | None = None) -> int:
+    """Run the airflow CLI with the project's environment; output to log_file if given."""
     env = {**os.environ, **settings.airflow_environment()}
     Path(env["AIRFLOW_HOME"]).mkdir(parents=True, exist_ok=True)
     airflow = str(Path(sys.executable).with_name("airflow"))
-    proc = subprocess.run([airflow, *args], env=env)
+    if log_file is None:
+        proc = subprocess.run([airflow, *args], env=env)
+    else:
+        log_file.parent.mkdir(parents=True, exist_ok=True)
+        with log_file.open("w", encoding="utf-8") as out:
+            proc = subprocess.run([airflow, *args], env=env, stdout=out, stderr=subprocess.STDOUT)
     if check and proc.returncode != 0:
-        raise SystemExit(f"airflow {' '.join(args)} failed with exit code {proc.returncode}")
+        if log_file is not None:
+            print("\n".join(log_file.read_text(encoding="utf-8").splitlines()[-40:]))
+        raise SystemExit(f"airflow {' '.join(args)} failed with exit code {proc.returncode}"
+                         + (f"; full log: {log_file}" if log_file else ""))
     return proc.returncode
 
 
@@ -70,11 +79,14 @@ def cmd_demo(args: argparse.Namespace) -> None:
     if not any(outbox.glob("DTKS_*.csv")):
         cmd_generate(argparse.Namespace(scale=args.scale, seed=args.seed, out=None,
                                         last_period="2026-10", months=2))
+    logs = settings.lintas_home() / "demo-logs"
     print("[demo] migrating the Airflow metadata database")
-    _airflow(["db", "migrate"])
+    _airflow(["db", "migrate"], log_file=logs / "airflow-db-migrate.log")
     for dag_id in DEMO_DAGS:
-        print(f"[demo] airflow dags test {dag_id}")
-        _airflow(["dags", "test", dag_id])
+        step = time.perf_counter()
+        _airflow(["dags", "test", dag_id], log_file=logs / f"{dag_id}.log")
+        print(f"[demo] airflow dags test {dag_id}: success in {time.perf_counter() - step:.0f}s "
+              f"(log: {logs / (dag_id + '.log')})")
     print()
     print(summary.render(url))
     print(f"\n[demo] finished in {time.perf_counter() - started:.0f}s")
