@@ -17,9 +17,12 @@ DEMO_DAGS = ["lintas_extract_dinsos_dtks", "lintas_build_warehouse"]
 
 def _airflow(args: list[str], check: bool = True, log_file: Path | None = None) -> int:
     """Run the airflow CLI with the project's environment; output to log_file if given."""
-    env = {**os.environ, **settings.airflow_environment()}
+    venv_bin = Path(sys.executable).parent
+    # standalone starts its components as `airflow ...` subprocesses: the venv must be on PATH
+    env = {**os.environ, **settings.airflow_environment(),
+           "PATH": f"{venv_bin}{os.pathsep}{os.environ.get('PATH', '')}"}
     Path(env["AIRFLOW_HOME"]).mkdir(parents=True, exist_ok=True)
-    airflow = str(Path(sys.executable).with_name("airflow"))
+    airflow = str(venv_bin / "airflow")
     if log_file is None:
         proc = subprocess.run([airflow, *args], env=env)
     else:
