@@ -1,12 +1,10 @@
 """Welfare (Dinas Sosial): DTKS monthly snapshots from the agency outbox into the raw layer, gated."""
 
-from datetime import timedelta
-
-import pendulum
 from airflow.sdk import dag, task
 
 from lintas import pipeline
 from lintas.assets import RAW_DINSOS_DTKS
+from lintas.dag_defaults import dag_settings
 
 SOURCE = pipeline.DINSOS_DTKS.name
 
@@ -15,12 +13,8 @@ SOURCE = pipeline.DINSOS_DTKS.name
     dag_id="lintas_extract_dinsos_dtks",
     description="DTKS/DTSEN monthly snapshot: outbox -> raw.dinsos_dtks -> GX gate",
     schedule="0 6 1 * *",  # the agency delivers once a month; a late file is picked up next run or by hand
-    start_date=pendulum.datetime(2026, 1, 1, tz="Asia/Jakarta"),
-    catchup=False,
-    max_active_runs=1,
-    tags=["lintas", "extract", "dinsos"],
-    default_args={"owner": "lintas-data", "retries": 2, "retry_delay": timedelta(minutes=5)},
     doc_md=__doc__,
+    **dag_settings(tags=["extract", "dinsos"]),
 )
 def lintas_extract_dinsos_dtks():
     @task
