@@ -20,8 +20,8 @@ def lintas_build_warehouse():
         return pipeline.prepare_warehouse()
 
     @task
-    def dbt_build() -> dict:
-        return pipeline.build_warehouse()
+    def dbt_build(**context) -> dict:
+        return pipeline.build_warehouse(pipeline.run_context(context))
 
     prepare_warehouse() >> dbt_build()
 

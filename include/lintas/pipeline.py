@@ -85,8 +85,15 @@ def gate_source(source_name: str, extract_report: dict, ctx: RunContext) -> dict
     return outcome
 
 
-def build_warehouse() -> dict:
-    outcome = dbt.build()
+def build_warehouse(ctx: RunContext | None = None) -> dict:
+    """dbt build; every node's result goes to audit.dbt_run_result, on failure too."""
+    ctx = ctx or RunContext()
+    try:
+        outcome = dbt.build()
+    except dbt.DbtFailed as failure:
+        dbt.record(failure.outcome, dag_id=ctx.dag_id, run_id=ctx.run_id)
+        raise
+    dbt.record(outcome, dag_id=ctx.dag_id, run_id=ctx.run_id)
     statuses: dict[str, int] = {}
     for r in outcome.results:
         statuses[r["status"]] = statuses.get(r["status"], 0) + 1

@@ -24,7 +24,12 @@ def test_extract_then_build_publishes_the_mart(airflow_db, dagbag, warehouse_url
     assert sum(row[5] for row in mart) == 30
     with warehouse.connect(warehouse_url) as conn:
         run_id = conn.execute("select airflow_run_id from audit.load_batch").fetchone()[0]
+        dbt_results = dict(conn.execute(
+            "select unique_id, status from audit.dbt_run_result"
+            " where airflow_dag_id = 'lintas_build_warehouse' and airflow_run_id like 'manual__%'").fetchall())
     assert run_id and run_id.startswith("manual__")
+    assert dbt_results["model.lintas.mart_dtks_kelurahan_summary"] == "success"
+    assert all(status in ("success", "pass") for status in dbt_results.values())
 
 
 def test_failing_gate_fails_the_run_and_leaves_the_mart_untouched(airflow_db, dagbag, warehouse_url, outbox):

@@ -1,7 +1,10 @@
 """dbt over gated raw batches: parsing of the contract's value forms, accepted-only staging, the mart."""
 
+import pytest
+
 from lintas import pipeline, warehouse
 from lintas.load.raw import RunContext
+from lintas.transform import dbt
 from tests.fixtures.dtks_files import member, write
 
 CTX = RunContext("test_dag", "run-dbt")
@@ -41,3 +44,22 @@ def test_rejected_batches_never_reach_staging(warehouse_url, outbox):
     with warehouse.connect(warehouse_url) as conn:
         periods = conn.execute("select distinct periode from staging.stg_dinsos__dtks_members").fetchall()
     assert periods == [("2026-09",)]
+
+
+def test_failed_dbt_build_is_recorded_in_the_audit_trail(warehouse_url, outbox):
+    write(outbox, "DTKS_3573_202610.csv", [member(i) for i in range(10)])
+    pipeline.gate_source("dinsos_dtks", pipeline.extract_files("dinsos_dtks", CTX), CTX)
+    # a duplicate register row in an accepted batch breaks staging's uniqueness test
+    with warehouse.connect(warehouse_url) as conn:
+        conn.execute("insert into raw.dinsos_dtks select iddtks, no_kk, nik, nama, jenis_kelamin, tempat_lahir,"
+                     " tanggal_lahir, hubungan_keluarga, nama_ibu_kandung, alamat, rt, rw, kelurahan, kecamatan,"
+                     " desil, pkh, bpnt, pbi_jk, periode, _extra, _batch_id, 999, now()"
+                     " from raw.dinsos_dtks where _row_number = 2")
+    with pytest.raises(dbt.DbtFailed, match="unique_stg_dinsos__dtks_members_dtks_member_key"):
+        pipeline.build_warehouse(RunContext("test_dag", "run-broken"))
+    with warehouse.connect(warehouse_url) as conn:
+        statuses = dict(conn.execute("select unique_id, status from audit.dbt_run_result"
+                                     " where airflow_run_id = 'run-broken'").fetchall())
+    [failed] = [uid for uid, status in statuses.items() if status == "fail"]
+    assert failed.startswith("test.lintas.unique_stg_dinsos__dtks_members_dtks_member_key")
+    assert statuses["model.lintas.stg_dinsos__dtks_members"] == "success"

@@ -8,6 +8,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,12 +18,15 @@ log = logging.getLogger(__name__)
 
 
 class DbtFailed(RuntimeError):
-    pass
+    def __init__(self, message: str, outcome: DbtOutcome):
+        super().__init__(message)
+        self.outcome = outcome
 
 
 @dataclass(frozen=True)
 class DbtOutcome:
     command: list[str]
+    invocation_id: str | None
     results: list[dict]  # unique_id, status, rows affected, execution time: no data values
 
     def count(self, status: str) -> int:
@@ -58,23 +62,26 @@ def run(args: list[str], url: str | None = None) -> DbtOutcome:
     command = [dbt_executable(), *args]
     env = dbt_environment(url)
     log.info("running %s", " ".join(command))
+    started = time.time()
     proc = subprocess.run(command, cwd=settings.dbt_project_dir(), env=env, capture_output=True, text=True)
     # dbt's own log lines name models and counts; its failure messages can quote SQL but not table rows.
     for line in proc.stdout.splitlines():
         log.info("dbt | %s", line)
-    results = _run_results(Path(env["DBT_TARGET_PATH"]) / "run_results.json")
+    outcome = _outcome(command, Path(env["DBT_TARGET_PATH"]) / "run_results.json", started=started)
     if proc.returncode != 0:
-        failed = [r["unique_id"] for r in results if r["status"] in ("error", "fail", "runtime error")]
+        failed = [r["unique_id"] for r in outcome.results if r["status"] in ("error", "fail", "runtime error")]
         tail = "\n".join(proc.stdout.splitlines()[-15:] + proc.stderr.splitlines()[-5:])
-        raise DbtFailed(f"dbt {' '.join(args)} failed (exit {proc.returncode}); failed nodes: {failed}\n{tail}")
-    return DbtOutcome(command=command, results=results)
+        raise DbtFailed(f"dbt {' '.join(args)} failed (exit {proc.returncode}); failed nodes: {failed}\n{tail}",
+                        outcome)
+    return outcome
 
 
-def _run_results(path: Path) -> list[dict]:
-    if not path.exists():
-        return []
+def _outcome(command: list[str], path: Path, *, started: float) -> DbtOutcome:
+    # run_results.json from an earlier invocation must not be taken for this one's
+    if not path.exists() or path.stat().st_mtime < started:
+        return DbtOutcome(command=command, invocation_id=None, results=[])
     data = json.loads(path.read_text(encoding="utf-8"))
-    return [
+    results = [
         {
             "unique_id": r["unique_id"],
             "status": str(r["status"]),
@@ -84,8 +91,29 @@ def _run_results(path: Path) -> list[dict]:
         }
         for r in data.get("results", [])
     ]
+    return DbtOutcome(command=command, invocation_id=data.get("metadata", {}).get("invocation_id"), results=results)
 
 
 def build(url: str | None = None) -> DbtOutcome:
     """Seeds, models and their tests, in dependency order."""
     return run(["build", "--fail-fast"], url)
+
+
+def record(outcome: DbtOutcome, *, dag_id: str | None, run_id: str | None, url: str | None = None) -> None:
+    """Keep every node's result in audit.dbt_run_result."""
+    if not outcome.results:
+        return
+    with warehouse.connect(url) as conn, conn.cursor() as cur:
+        cur.executemany(
+            """
+            insert into audit.dbt_run_result
+                (invocation_id, airflow_dag_id, airflow_run_id, unique_id, resource_type, status,
+                 execution_time, rows_affected, failures)
+            values (%s, %s, %s, %s, %s, %s, %s, %s, %s)
+            """,
+            [
+                (outcome.invocation_id or "unknown", dag_id, run_id, r["unique_id"], r["unique_id"].split(".")[0],
+                 r["status"], r["execution_time"], r["rows_affected"], r["failures"])
+                for r in outcome.results
+            ],
+        )
