@@ -6,12 +6,11 @@ import csv
 import random
 from pathlib import Path
 
+from lintas.extract import dtks as dtks_contract
 from lintas.synth import noise
 from lintas.synth.population import Population
 
-HEADER = ["IDDTKS", "NO_KK", "NIK", "NAMA", "JENIS_KELAMIN", "TEMPAT_LAHIR", "TANGGAL_LAHIR",
-          "HUBUNGAN_KELUARGA", "NAMA_IBU_KANDUNG", "ALAMAT", "RT", "RW", "KELURAHAN", "KECAMATAN", "DESIL",
-          "PKH", "BPNT", "PBI_JK", "PERIODE"]
+HEADER = list(dtks_contract.COLUMNS)  # the contract's column order
 
 
 def periods(last: str, count: int) -> list[str]:
