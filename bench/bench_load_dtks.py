@@ -26,7 +26,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
     server = os.environ.get("WAREHOUSE_SERVER", "postgresql://postgres@127.0.0.1:5432/postgres")
-    url = server.rsplit("/", 1)[0] + f"/lintas_bench_{uuid.uuid4().hex[:8]}"
+    url = warehouse.with_database(server, f"lintas_bench_{uuid.uuid4().hex[:8]}")
 
     started = time.perf_counter()
     pop = population.generate(args.scale, args.seed)

@@ -53,8 +53,7 @@ def _stop_embedded_warehouse():
 
 def _fresh_database(server_url: str) -> str:
     name = f"lintas_test_{uuid.uuid4().hex[:10]}"
-    url = server_url.rsplit("/", 1)[0] + "/" + name if "?" not in server_url else server_url.replace(
-        "/postgres?", f"/{name}?")
+    url = warehouse.with_database(server_url, name)
     warehouse.prepare(url)
     return url
 

@@ -6,6 +6,7 @@ Task bodies return small dicts of ids, counts and reasons (they go to XCom): nev
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from dataclasses import dataclass
 
 from lintas import settings, warehouse
@@ -94,7 +95,4 @@ def build_warehouse(ctx: RunContext | None = None) -> dict:
         dbt.record(failure.outcome, dag_id=ctx.dag_id, run_id=ctx.run_id)
         raise
     dbt.record(outcome, dag_id=ctx.dag_id, run_id=ctx.run_id)
-    statuses: dict[str, int] = {}
-    for r in outcome.results:
-        statuses[r["status"]] = statuses.get(r["status"], 0) + 1
-    return {"dbt": statuses}
+    return {"dbt": dict(Counter(r["status"] for r in outcome.results))}

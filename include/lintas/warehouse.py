@@ -63,7 +63,8 @@ def redact(url: str) -> str:
     return urlunsplit(parts)
 
 
-def _with_database(url: str, database: str) -> str:
+def with_database(url: str, database: str) -> str:
+    """The same server (TCP or socket directory), another database."""
     parts = urlsplit(url)
     return urlunsplit(parts._replace(path="/" + database))
 
@@ -78,7 +79,7 @@ def database_name(url: str) -> str:
 def ensure_database(url: str) -> None:
     """Create the URL's database if it does not exist (connecting to the server's `postgres` DB)."""
     name = database_name(url)
-    with psycopg.connect(_with_database(url, "postgres"), autocommit=True) as conn:
+    with psycopg.connect(with_database(url, "postgres"), autocommit=True) as conn:
         exists = conn.execute("select 1 from pg_database where datname = %s", (name,)).fetchone()
         if not exists:
             conn.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
@@ -86,7 +87,7 @@ def ensure_database(url: str) -> None:
 
 def drop_database(url: str) -> None:
     name = database_name(url)
-    with psycopg.connect(_with_database(url, "postgres"), autocommit=True) as conn:
+    with psycopg.connect(with_database(url, "postgres"), autocommit=True) as conn:
         conn.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
 
 
