@@ -93,6 +93,9 @@ def drop_database(url: str) -> None:
 
 @contextmanager
 def connect(url: str | None = None, **kwargs) -> Iterator[psycopg.Connection]:
+    """Autocommit by default: writers group statements with `conn.transaction()`, which is then a real
+    transaction that commits when its block ends (not a savepoint inside one long implicit transaction)."""
+    kwargs.setdefault("autocommit", True)
     with psycopg.connect(url or warehouse_url(), **kwargs) as conn:
         yield conn
 
@@ -129,7 +132,7 @@ def migrate(url: str | None = None) -> list[str]:
         (f for f in resources.files("lintas.sql").iterdir() if f.name.endswith(".sql")),
         key=lambda f: f.name,
     )
-    with connect(url) as conn:
+    with connect(url) as conn, conn.transaction():  # all migrations, or none
         conn.execute("create schema if not exists audit")
         conn.execute(
             "create table if not exists audit.schema_migration ("

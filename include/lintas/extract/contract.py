@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 
@@ -23,9 +24,11 @@ class RowError:
     rule: str
     reason: str
     raw_record: str
+    location: str | None = None  # sheet name or API page, when the row number alone is ambiguous
 
     def describe(self, source_ref: str) -> str:
-        return f"{source_ref} row {self.row_number} field {self.field}: {self.reason}"
+        where = f" {self.location}" if self.location else ""
+        return f"{source_ref}{where} row {self.row_number} field {self.field}: {self.reason}"
 
 
 @dataclass
@@ -36,10 +39,15 @@ class Delivery:
     source_ref: str
     checksum: str
     period: str | None
-    columns: list[str]  # raw table columns, in the order of each row tuple
-    rows: list[tuple] = field(default_factory=list)  # (row_number, *values, extra_json)
+    columns: list[str]  # raw table columns, in the order of each row tuple (lineage columns start with "_")
+    rows: list[tuple] = field(default_factory=list)  # values in `columns` order, all text or None
     errors: list[RowError] = field(default_factory=list)
     extra_columns: list[str] = field(default_factory=list)
+    # Incremental sources (API, database) re-send record versions through overlapping pulls. With key_columns
+    # set, the loader keeps a row only if no earlier non-rejected batch holds the same key with the same values.
+    key_columns: tuple[str, ...] = ()
+    # Highest source timestamp in this delivery: where the next incremental pull starts (minus the overlap).
+    watermark: datetime | None = None
 
     @property
     def rows_extracted(self) -> int:

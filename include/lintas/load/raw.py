@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -32,7 +33,17 @@ class IngestReport:
     rejected: list[dict] = field(default_factory=list)  # {"source_ref", "reason"}
     skipped: list[str] = field(default_factory=list)  # already-loaded deliveries
     rows_loaded: int = 0
+    rows_duplicate: int = 0
     rows_quarantined: int = 0
+
+    def add(self, loaded: Loaded | None, delivery: Delivery) -> None:
+        if loaded is None:
+            self.skipped.append(delivery.source_ref)
+            return
+        self.loaded.append(loaded.batch_id)
+        self.rows_loaded += loaded.rows_stored
+        self.rows_duplicate += loaded.rows_duplicate
+        self.rows_quarantined += loaded.rows_quarantined
 
     def as_dict(self) -> dict:
         return {
@@ -41,6 +52,7 @@ class IngestReport:
             "rejected": self.rejected,
             "skipped": self.skipped,
             "rows_loaded": self.rows_loaded,
+            "rows_duplicate": self.rows_duplicate,
             "rows_quarantined": self.rows_quarantined,
         }
 
@@ -50,54 +62,159 @@ def known_checksums(conn: psycopg.Connection, source: str) -> set[str]:
     return {r[0] for r in rows}
 
 
-def load_delivery(conn: psycopg.Connection, delivery: Delivery, table: str, ctx: RunContext) -> int | None:
-    """Load one delivery atomically. Returns the new batch id, or None if this delivery was loaded before."""
-    with conn.transaction():
-        row = conn.execute(
-            """
-            insert into audit.load_batch
-                (source, source_ref, checksum, period, status, rows_extracted, extra_columns,
-                 airflow_dag_id, airflow_run_id, rows_loaded, rows_quarantined)
-            values (%s, %s, %s, %s, 'loaded', %s, %s, %s, %s, %s, %s)
-            on conflict (source, checksum) do nothing
-            returning batch_id
-            """,
-            (
-                delivery.source, delivery.source_ref, delivery.checksum, delivery.period,
-                delivery.rows_extracted, delivery.extra_columns, ctx.dag_id, ctx.run_id,
-                len(delivery.rows), len(delivery.errors),
-            ),
-        ).fetchone()
-        if row is None:
-            return None
-        batch_id = row[0]
-        schema, name = table.split(".")
-        copy_stmt = sql.SQL("copy {} ({}) from stdin").format(
-            sql.Identifier(schema, name),
-            sql.SQL(", ").join(sql.Identifier(c) for c in ["_batch_id", *delivery.columns]),
-        )
-        with conn.cursor() as cur:
-            with cur.copy(copy_stmt) as copy:
-                for values in delivery.rows:
-                    copy.write_row((batch_id, *values))
-            if delivery.errors:
-                with cur.copy(
-                    "copy quarantine.row_error (batch_id, source, row_number, field, rule, reason, raw_record)"
-                    " from stdin"
-                ) as copy:
-                    for e in delivery.errors:
-                        copy.write_row((batch_id, delivery.source, e.row_number, e.field, e.rule, e.reason,
-                                        e.raw_record))
+def _is_value_column(column: str) -> bool:
+    return not column.startswith("_") or column == "_extra"
+
+
+def _with_row_hash(delivery: Delivery) -> tuple[list[str], list[tuple]]:
+    """Append an md5 of each row's values (lineage excluded): a re-sent, unchanged version hashes the same."""
+    value_positions = [i for i, c in enumerate(delivery.columns) if _is_value_column(c)]
+    rows = []
+    for values in delivery.rows:
+        joined = "\x1f".join("\x00" if values[i] is None else str(values[i]) for i in value_positions)
+        rows.append((*values, hashlib.md5(joined.encode("utf-8"), usedforsecurity=False).hexdigest()))
+    return [*delivery.columns, "_row_hash"], rows
+
+
+class _NothingNew(Exception):
+    """Every row (and every bad record) of an incremental pull was held before: roll back, record no batch."""
+
+
+@dataclass(frozen=True)
+class Loaded:
+    batch_id: int
+    rows_stored: int
+    rows_duplicate: int
+    rows_quarantined: int
+
+
+def load_delivery(conn: psycopg.Connection, delivery: Delivery, table: str, ctx: RunContext) -> Loaded | None:
+    """Load one delivery atomically. Returns the new batch, or None if nothing in it is new.
+
+    File deliveries are deduplicated by checksum. Incremental deliveries (key_columns set) are also deduplicated
+    row by row: a version (key + values) already held by a non-rejected batch is counted in rows_duplicate and
+    not stored again, so overlapping pulls and re-runs never duplicate rows.
+    """
+    try:
+        with conn.transaction():
+            batch_id = _insert_batch(conn, delivery, ctx)
+            if batch_id is None:
+                return None
+            errors = delivery.errors
+            if delivery.key_columns:
+                stored = _copy_new_versions(conn, delivery, table, batch_id)
+                errors = _new_errors(conn, delivery)
+                if stored == 0 and not errors:
+                    raise _NothingNew
+            else:
+                _copy_rows(conn, table, batch_id, delivery.columns, delivery.rows)
+                stored = len(delivery.rows)
+            # re-sent rows and re-sent bad records (seen by an earlier batch) are counted, not stored again
+            duplicates = len(delivery.rows) - stored + len(delivery.errors) - len(errors)
+            conn.execute(
+                "update audit.load_batch set rows_loaded = %s, rows_quarantined = %s, rows_duplicate = %s"
+                " where batch_id = %s",
+                (stored, len(errors), duplicates, batch_id),
+            )
+            _copy_errors(conn, delivery.source, errors, batch_id)
+    except _NothingNew:
+        log.info("%s: all %d row(s) were stored by earlier batches; nothing new", delivery.source_ref,
+                 len(delivery.rows))
+        return None
     log.info(
-        "loaded %s batch %s: %d rows, %d quarantined, %d extra column(s)",
-        delivery.source_ref, batch_id, len(delivery.rows), len(delivery.errors), len(delivery.extra_columns),
+        "loaded %s batch %s: %d rows stored, %d already held, %d quarantined, %d extra column(s)",
+        delivery.source_ref, batch_id, stored, duplicates, len(errors), len(delivery.extra_columns),
     )
-    for e in delivery.errors[:20]:
+    for e in errors[:20]:
         log.warning("quarantined %s", e.describe(delivery.source_ref))
     if delivery.extra_columns:
         log.warning("%s: schema drift, extra column(s) kept in _extra: %s",
                     delivery.source_ref, ", ".join(delivery.extra_columns))
-    return batch_id
+    return Loaded(batch_id, stored, duplicates, len(errors))
+
+
+def _insert_batch(conn: psycopg.Connection, delivery: Delivery, ctx: RunContext) -> int | None:
+    row = conn.execute(
+        """
+        insert into audit.load_batch
+            (source, source_ref, checksum, period, status, rows_extracted, extra_columns,
+             airflow_dag_id, airflow_run_id, rows_loaded, rows_quarantined, watermark)
+        values (%s, %s, %s, %s, 'loaded', %s, %s, %s, %s, %s, %s, %s)
+        on conflict (source, checksum) do nothing
+        returning batch_id
+        """,
+        (
+            delivery.source, delivery.source_ref, delivery.checksum, delivery.period,
+            delivery.rows_extracted, delivery.extra_columns, ctx.dag_id, ctx.run_id,
+            len(delivery.rows), len(delivery.errors), delivery.watermark,
+        ),
+    ).fetchone()
+    return None if row is None else row[0]
+
+
+def _copy_rows(conn: psycopg.Connection, table: str, batch_id: int, columns: list[str], rows) -> None:
+    schema, name = table.split(".")
+    copy_stmt = sql.SQL("copy {} ({}) from stdin").format(
+        sql.Identifier(schema, name),
+        sql.SQL(", ").join(sql.Identifier(c) for c in ["_batch_id", *columns]),
+    )
+    with conn.cursor() as cur, cur.copy(copy_stmt) as copy:
+        for values in rows:
+            copy.write_row((batch_id, *values))
+
+
+def _copy_new_versions(conn: psycopg.Connection, delivery: Delivery, table: str, batch_id: int) -> int:
+    """COPY into a scratch table, then keep versions no earlier non-rejected batch (nor this one) holds."""
+    columns, rows = _with_row_hash(delivery)
+    schema, name = table.split(".")
+    target = sql.Identifier(schema, name)
+    conn.execute(sql.SQL("create temporary table _incoming (like {} including defaults) on commit drop")
+                 .format(target))
+    _copy_rows(conn, "pg_temp._incoming", batch_id, columns, rows)
+    keys = [sql.Identifier(c) for c in (*delivery.key_columns, "_row_hash")]
+    key_match = sql.SQL(" and ").join(
+        sql.SQL("r.{0} = i.{0}").format(k) for k in keys
+    )
+    all_columns = sql.SQL(", ").join(sql.Identifier(c) for c in ["_batch_id", *columns])
+    inserted = conn.execute(
+        sql.SQL(
+            """
+            insert into {target} ({cols})
+            select distinct on ({keys}) {cols} from pg_temp._incoming i
+            where not exists (
+                select 1 from {target} r join audit.load_batch b on b.batch_id = r._batch_id
+                where {key_match} and b.status <> 'rejected'
+            )
+            order by {keys}, _row_number
+            """
+        ).format(target=target, cols=all_columns, keys=sql.SQL(", ").join(keys), key_match=key_match)
+    ).rowcount
+    return inserted
+
+
+def _new_errors(conn: psycopg.Connection, delivery: Delivery) -> list:
+    """Bad records an overlapping pull sends again were quarantined before: keep only the ones not yet held."""
+    if not delivery.errors:
+        return []
+    digests = [hashlib.md5(e.raw_record.encode("utf-8"), usedforsecurity=False).hexdigest()
+               for e in delivery.errors]
+    held = {r[0] for r in conn.execute(
+        "select md5(q.raw_record) from quarantine.row_error q join audit.load_batch b using (batch_id)"
+        " where q.source = %s and b.status <> 'rejected' and md5(q.raw_record) = any(%s)",
+        (delivery.source, digests),
+    )}
+    return [e for e, digest in zip(delivery.errors, digests, strict=True) if digest not in held]
+
+
+def _copy_errors(conn: psycopg.Connection, source: str, errors: list, batch_id: int) -> None:
+    if not errors:
+        return
+    with conn.cursor() as cur, cur.copy(
+        "copy quarantine.row_error (batch_id, source, location, row_number, field, rule, reason, raw_record)"
+        " from stdin"
+    ) as copy:
+        for e in errors:
+            copy.write_row((batch_id, source, e.location, e.row_number, e.field, e.rule, e.reason, e.raw_record))
 
 
 def record_rejection(
@@ -139,12 +256,17 @@ def ingest_files(
             record_rejection(conn, source, path.name, checksum, exc.reason, ctx)
             report.rejected.append({"source_ref": path.name, "reason": exc.reason})
             continue
-        batch_id = load_delivery(conn, delivery, table, ctx)
+        report.add(load_delivery(conn, delivery, table, ctx), delivery)
         seen.add(checksum)
-        if batch_id is None:
-            report.skipped.append(path.name)
-            continue
-        report.loaded.append(batch_id)
-        report.rows_loaded += len(delivery.rows)
-        report.rows_quarantined += len(delivery.errors)
     return report
+
+
+def last_watermark(conn: psycopg.Connection, source: str):
+    """Where the next incremental pull starts (before the overlap): the newest record of any batch not rejected.
+
+    A rejected batch does not move the watermark, so its records are pulled and gated again next time.
+    """
+    row = conn.execute(
+        "select max(watermark) from audit.load_batch where source = %s and status <> 'rejected'", (source,)
+    ).fetchone()
+    return row[0]

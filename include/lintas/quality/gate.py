@@ -187,7 +187,7 @@ def run_gate(name: str, batch_id: int | None, *, url: str | None = None, run_id:
 
 
 def _record(url: str, result: GateResult, *, suite: str, run_id: str | None) -> None:
-    with warehouse.connect(url) as conn, conn.cursor() as cur:
+    with warehouse.connect(url) as conn, conn.transaction(), conn.cursor() as cur:
         cur.executemany(
             """
             insert into audit.gate_result

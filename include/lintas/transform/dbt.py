@@ -103,7 +103,7 @@ def record(outcome: DbtOutcome, *, dag_id: str | None, run_id: str | None, url: 
     """Keep every node's result in audit.dbt_run_result."""
     if not outcome.results:
         return
-    with warehouse.connect(url) as conn, conn.cursor() as cur:
+    with warehouse.connect(url) as conn, conn.transaction(), conn.cursor() as cur:
         cur.executemany(
             """
             insert into audit.dbt_run_result
