@@ -1,0 +1,194 @@
+"""Licensing (DPMPTSP): business permits pulled from the agency's relational database by `updated_at`.
+
+Any SQLAlchemy URL works (MariaDB/MySQL in production, SQLite for the stand-in). The account needs only SELECT.
+Each pull reads rows with `updated_at >= since` (the caller subtracts an overlap from the last watermark, because
+equal timestamps and late commits happen); the loader stores each record version once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import time
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from sqlalchemy.exc import DBAPIError, OperationalError
+
+from lintas.extract.contract import ContractError, Delivery, RowError
+
+log = logging.getLogger(__name__)
+
+# The agency's database keeps local wall-clock time without a zone.
+AGENCY_TIMEZONE = ZoneInfo("Asia/Jakarta")
+DEFAULT_OVERLAP = timedelta(minutes=30)
+FETCH_CHUNK = 5_000
+
+
+@dataclass(frozen=True)
+class Table:
+    source: str  # audit.load_batch.source and raw table name
+    name: str  # table in the agency database
+    columns: tuple[str, ...]  # contract columns, in raw-table order
+
+    @property
+    def raw_columns(self) -> list[str]:
+        return ["_row_number", *self.columns, "_extra"]
+
+
+IZIN_USAHA = Table(
+    source="dpmptsp_izin_usaha",
+    name="izin_usaha",
+    columns=(
+        "id", "nib", "tanggal_terbit", "jenis_pelaku_usaha", "nama_usaha", "nik_penanggung_jawab",
+        "nama_penanggung_jawab", "alamat_usaha", "rt_rw", "kelurahan", "kode_wilayah", "skala_usaha", "status",
+        "created_at", "updated_at",
+    ),
+)
+IZIN_USAHA_KBLI = Table(
+    source="dpmptsp_izin_usaha_kbli",
+    name="izin_usaha_kbli",
+    columns=("id", "izin_id", "kbli", "nama_kegiatan", "skala_risiko", "updated_at"),
+)
+TABLES = (IZIN_USAHA, IZIN_USAHA_KBLI)
+
+
+# MySQL/MariaDB: access denied for user / to database / for a command: retrying cannot help.
+ACCESS_DENIED = {1044, 1045, 1142}
+
+
+class SourceAccessDenied(RuntimeError):
+    """Fatal: our credentials were refused. Fails the task loudly, no retry."""
+
+
+class SourceUnavailable(RuntimeError):
+    """The agency database could not be reached after retries (transient: the task retries later)."""
+
+
+def engine_for(url: str) -> sa.Engine:
+    # pool_pre_ping: a connection dropped by the agency's firewall is replaced rather than failing the pull
+    return sa.create_engine(url, pool_pre_ping=True, future=True)
+
+
+def next_since(watermark: datetime | None, overlap: timedelta = DEFAULT_OVERLAP) -> datetime | None:
+    return None if watermark is None else watermark - overlap
+
+
+def _text(value) -> str | None:
+    """Every value to text as the agency holds it; timestamps as local ISO without zone, dates as ISO."""
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return value.replace(tzinfo=None).isoformat(sep=" ")
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, bytes):
+        value = value.decode("utf-8", errors="replace")
+    text = str(value).strip()
+    return text or None
+
+
+def _as_local(value) -> datetime | None:
+    """updated_at as an aware datetime (the DB's naive local time, or text from SQLite)."""
+    if isinstance(value, datetime):
+        parsed = value
+    elif isinstance(value, str) and value.strip():
+        try:
+            parsed = datetime.fromisoformat(value.strip())
+        except ValueError:
+            return None
+    else:
+        return None
+    return parsed.replace(tzinfo=AGENCY_TIMEZONE) if parsed.tzinfo is None else parsed
+
+
+def _source_columns(engine: sa.Engine, table: Table) -> list[str]:
+    inspector = sa.inspect(engine)
+    if not inspector.has_table(table.name):
+        raise ContractError(table.name, "table does not exist in the agency database")
+    present = [c["name"] for c in inspector.get_columns(table.name)]
+    lowered = {c.lower(): c for c in present}
+    missing = [c for c in table.columns if c not in lowered]
+    if missing:
+        raise ContractError(table.name, f"missing required column(s): {', '.join(missing)}")
+    return present
+
+
+def pull(engine: sa.Engine, table: Table, since: datetime | None, *, attempts: int = 4,
+         base_delay: float = 2.0) -> Delivery:
+    """Read every row of `table` with updated_at >= since, retrying transient connection failures."""
+    for attempt in range(1, attempts + 1):
+        try:
+            return _pull_once(engine, table, since)
+        except DBAPIError as exc:
+            code = exc.orig.args[0] if exc.orig is not None and exc.orig.args else None
+            if code in ACCESS_DENIED:
+                raise SourceAccessDenied(f"{table.name}: the agency database refused our account "
+                                         f"(MySQL error {code}); check the connection's credentials") from None
+            if not (isinstance(exc, OperationalError) or exc.connection_invalidated):
+                raise
+            if attempt == attempts:
+                raise SourceUnavailable(
+                    f"{table.name}: agency database unreachable after {attempts} attempts "
+                    f"({type(exc.orig).__name__ if exc.orig else type(exc).__name__})"
+                ) from None
+            delay = min(base_delay * 2 ** (attempt - 1), 60.0)
+            log.warning("%s: transient database error (%s), retry %d/%d in %.0fs", table.name,
+                        type(exc.orig).__name__ if exc.orig else type(exc).__name__, attempt, attempts - 1, delay)
+            engine.dispose()
+            time.sleep(delay)
+    raise AssertionError("unreachable")
+
+
+def _pull_once(engine: sa.Engine, table: Table, since: datetime | None) -> Delivery:
+    present = _source_columns(engine, table)
+    lowered = {c.lower(): c for c in present}
+    extra = sorted(c for c in present if c.lower() not in table.columns)
+    source_table = sa.table(table.name, *(sa.column(c) for c in present))
+    updated_at = source_table.c[lowered["updated_at"]]
+    query = sa.select(*source_table.c).order_by(updated_at, source_table.c[lowered["id"]])
+    since_local = None
+    if since is not None:
+        since_local = since.astimezone(AGENCY_TIMEZONE).replace(tzinfo=None)
+        query = query.where(updated_at >= since_local)
+    since_ref = since_local.isoformat(sep=" ") if since_local else "start"
+    delivery = Delivery(
+        source=table.source,
+        source_ref=f"{table.name} updated_at>={since_ref}",
+        checksum="",
+        period=None,
+        columns=table.raw_columns,
+        extra_columns=extra,
+        key_columns=("id",),
+    )
+    digest = hashlib.sha256()
+    watermark = None
+    with engine.connect() as conn:
+        result = conn.execution_options(stream_results=True).execute(query)
+        names = list(result.keys())
+        row_number = 0
+        while chunk := result.fetchmany(FETCH_CHUNK):
+            for record in chunk:
+                row_number += 1
+                by_name = dict(zip(names, record, strict=True))
+                values = {c: _text(by_name[lowered[c]]) for c in table.columns}
+                extra_values = {c: _text(by_name[c]) for c in extra}
+                line = json.dumps([values, extra_values], sort_keys=True, ensure_ascii=False)
+                digest.update(line.encode("utf-8"))
+                stamp = _as_local(by_name[lowered["updated_at"]])
+                if values["id"] is None:
+                    delivery.errors.append(RowError(row_number, "id", "required", "id is blank", line))
+                    continue
+                if stamp is None:
+                    delivery.errors.append(RowError(row_number, "updated_at", "timestamp",
+                                                    "updated_at is blank or not a timestamp", line))
+                    continue
+                watermark = stamp if watermark is None or stamp > watermark else watermark
+                delivery.rows.append((row_number, *values.values(),
+                                      json.dumps(extra_values) if extra_values else None))
+    delivery.checksum = f"{table.name}:{digest.hexdigest()}"
+    delivery.watermark = watermark
+    return delivery
