@@ -1,0 +1,1 @@
+"""Identity resolution: NIK/KK validation, name and address normalisation, record linkage."""
