@@ -4,7 +4,7 @@ from airflow.sdk import dag, task
 
 from lintas import pipeline
 from lintas.assets import RAW_DINSOS_DTKS
-from lintas.dag_defaults import dag_settings
+from lintas.dag_defaults import dag_settings, gate_step
 
 SOURCE = pipeline.DINSOS_DTKS.name
 
@@ -25,15 +25,9 @@ def lintas_extract_dinsos_dtks():
     def load_outbox(**context) -> dict:
         return pipeline.extract_files(SOURCE, pipeline.run_context(context))
 
-    # Leaf task: a failed gate fails the run; only success updates the asset the warehouse build listens to.
-    @task(outlets=[RAW_DINSOS_DTKS], retries=0)
-    def gate_raw_batches(report: dict, **context) -> dict:
-        return pipeline.gate_source(SOURCE, report, pipeline.run_context(context))
-
-    prepared = prepare_warehouse()
     report = load_outbox()
-    prepared >> report
-    gate_raw_batches(report)
+    prepare_warehouse() >> report
+    gate_step(SOURCE, RAW_DINSOS_DTKS, report)
 
 
 lintas_extract_dinsos_dtks()

@@ -74,3 +74,16 @@ def outbox(tmp_path, monkeypatch) -> Path:
     folder.mkdir(parents=True)
     monkeypatch.setenv("LINTAS_OUTBOX_DINSOS", str(folder))
     return folder
+
+
+@pytest.fixture
+def outbox_for(tmp_path, monkeypatch):
+    """Factory: an empty outbox folder for an agency (e.g. 'diskopindag') that the pipeline reads from."""
+
+    def make(agency: str) -> Path:
+        folder = tmp_path / "outbox" / agency
+        folder.mkdir(parents=True, exist_ok=True)
+        monkeypatch.setenv(f"LINTAS_OUTBOX_{agency.upper()}", str(folder))
+        return folder
+
+    return make

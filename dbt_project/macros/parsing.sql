@@ -10,7 +10,7 @@
     end
 {%- endmacro %}
 
-{#- dd-mm-yyyy, dd/mm/yyyy or yyyy-mm-dd -#}
+{#- dd-mm-yyyy, dd/mm/yyyy, yyyy-mm-dd, or an Excel serial day number (XLSX date cells read as numbers) -#}
 {% macro parse_date(column) -%}
     case
         when {{ column }} ~ '^\s*\d{2}[-/]\d{2}[-/]\d{4}\s*$' then {{ lintas.safe_make_date(
@@ -21,14 +21,32 @@
             "substr(trim(" ~ column ~ "), 1, 4)::int",
             "substr(trim(" ~ column ~ "), 6, 2)::int",
             "substr(trim(" ~ column ~ "), 9, 2)::int") }}
+        -- Excel counts days from 1899-12-30; five digits (10000..80000) cover 1927..2119
+        when {{ column }} ~ '^\s*\d{5}\s*$' and trim({{ column }})::int between 10000 and 80000
+            then date '1899-12-30' + trim({{ column }})::int
     end
 {%- endmacro %}
 
-{#- YA/TIDAK, Y/T, 1/0 -#}
+{#- JSON booleans as text: 'true'/'false' -#}
+{% macro parse_bool(column) -%}
+    case lower(trim({{ column }})) when 'true' then true when 'false' then false end
+{%- endmacro %}
+
+{#- Rupiah amounts: 'Rp 5.000.000', '5.000.000', '5000000' -> 5000000 (dots are thousands separators) -#}
+{% macro parse_rupiah(column) -%}
+    nullif(regexp_replace(split_part({{ column }}, ',', 1), '[^0-9]', '', 'g'), '')::numeric
+{%- endmacro %}
+
+{#- Second number of a combined RT/RW cell: '005/002', 'RT.05/RW.02' -> 2 -#}
+{% macro parse_rw_of_rt_rw(column) -%}
+    nullif(substring({{ column }} from '\d{1,3}\D+(\d{1,3})'), '')::int
+{%- endmacro %}
+
+{#- YA/TIDAK, Y/T, 1/0 (and TRUE/FALSE: an XLSX boolean cell) -#}
 {% macro parse_yes_no(column) -%}
     case
-        when upper(trim({{ column }})) in ('YA', 'Y', '1') then true
-        when upper(trim({{ column }})) in ('TIDAK', 'T', '0') then false
+        when upper(trim({{ column }})) in ('YA', 'Y', '1', 'TRUE') then true
+        when upper(trim({{ column }})) in ('TIDAK', 'T', '0', 'FALSE') then false
     end
 {%- endmacro %}
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import secrets
 import shlex
 import subprocess
 import sys
@@ -12,7 +13,13 @@ from pathlib import Path
 
 from lintas import settings, summary, warehouse
 
-DEMO_DAGS = ["lintas_extract_dinsos_dtks", "lintas_build_warehouse"]
+DEMO_DAGS = [
+    "lintas_extract_dinsos_dtks",
+    "lintas_extract_disdik_dapodik",
+    "lintas_extract_diskopindag_umkm",
+    "lintas_extract_dpmptsp_izin",
+    "lintas_build_warehouse",
+]
 
 
 def _airflow(args: list[str], check: bool = True, log_file: Path | None = None) -> int:
@@ -38,17 +45,34 @@ def _airflow(args: list[str], check: bool = True, log_file: Path | None = None) 
 
 
 def cmd_generate(args: argparse.Namespace) -> None:
-    from lintas.synth import dtks, population
+    from lintas.synth import dapodik, dtks, izin, population, umkm
 
     out = Path(args.out) if args.out else settings.lintas_home()
     started = time.perf_counter()
     pop = population.generate(args.scale, args.seed)
-    counts = dtks.render(pop, out, last_period=args.last_period, months=args.months)
     print(f"generated {len(pop.persons):,} residents in {len(pop.households):,} families "
           f"(scale {args.scale}, seed {args.seed}) in {time.perf_counter() - started:.1f}s")
-    for name, rows in counts.items():
-        print(f"  {out / 'outbox' / 'dinsos' / name}: {rows:,} rows")
+    deliveries = {
+        "Dinas Sosial DTKS (outbox/dinsos)": lambda: dtks.render(pop, out, last_period=args.last_period,
+                                                                 months=args.months),
+        "Dinas Pendidikan Dapodik API data (sources/dapodik)": lambda: dapodik.render(pop, out),
+        "Diskopindag UMKM workbooks (outbox/diskopindag)": lambda: umkm.render(pop, out),
+        "DPMPTSP licensing database": lambda: izin.render(pop, args.dpmptsp_url, out),
+    }
+    for label, render in deliveries.items():
+        step = time.perf_counter()
+        counts = render()
+        print(f"  {label}: {time.perf_counter() - step:.1f}s")
+        for name, rows in counts.items():
+            print(f"    {name}: {rows:,} rows")
     print(f"  truth (never loaded into the warehouse): {out / 'truth'}")
+
+
+def cmd_standin(args: argparse.Namespace) -> None:
+    from lintas.standins import dapodik
+
+    data = Path(args.data) if args.data else settings.lintas_home() / "sources" / "dapodik" / "peserta_didik.jsonl"
+    dapodik.serve_forever(data, host=args.host, port=args.port, token=args.token)
 
 
 def cmd_warehouse(args: argparse.Namespace) -> None:
@@ -75,21 +99,28 @@ def cmd_airflow(args: argparse.Namespace) -> None:
 
 
 def cmd_demo(args: argparse.Namespace) -> None:
+    from lintas.standins import dapodik
+
     started = time.perf_counter()
     url = warehouse.prepare()
     print(f"[demo] warehouse: {warehouse.redact(url)}")
-    outbox = settings.outbox_dir("dinsos")
-    if not any(outbox.glob("DTKS_*.csv")):
-        cmd_generate(argparse.Namespace(scale=args.scale, seed=args.seed, out=None,
-                                        last_period="2026-10", months=2))
+    dapodik_data = settings.lintas_home() / "sources" / "dapodik" / "peserta_didik.jsonl"
+    if not dapodik_data.exists():
+        cmd_generate(argparse.Namespace(scale=args.scale, seed=args.seed, out=None, last_period="2026-10",
+                                        months=2, dpmptsp_url=None))
     logs = settings.lintas_home() / "demo-logs"
     print("[demo] migrating the Airflow metadata database")
     _airflow(["db", "migrate"], log_file=logs / "airflow-db-migrate.log")
-    for dag_id in DEMO_DAGS:
-        step = time.perf_counter()
-        _airflow(["dags", "test", dag_id], log_file=logs / f"{dag_id}.log")
-        print(f"[demo] airflow dags test {dag_id}: success in {time.perf_counter() - step:.0f}s "
-              f"(log: {logs / (dag_id + '.log')})")
+    token = secrets.token_urlsafe(24)
+    # The education agency's API, stood in by a local HTTP server for the length of the demo
+    with dapodik.DapodikServer.from_jsonl(dapodik_data, token=token) as api:
+        os.environ.update(LINTAS_DAPODIK_URL=api.base_url, LINTAS_DAPODIK_TOKEN=token)
+        print(f"[demo] Dapodik stand-in API at {api.base_url}")
+        for dag_id in DEMO_DAGS:
+            step = time.perf_counter()
+            _airflow(["dags", "test", dag_id], log_file=logs / f"{dag_id}.log")
+            print(f"[demo] airflow dags test {dag_id}: success in {time.perf_counter() - step:.0f}s "
+                  f"(log: {logs / (dag_id + '.log')})")
     print()
     print(summary.render(url))
     print(f"\n[demo] finished in {time.perf_counter() - started:.0f}s")
@@ -105,7 +136,16 @@ def main(argv: list[str] | None = None) -> None:
     gen.add_argument("--out", help="output folder (default: LINTAS_HOME)")
     gen.add_argument("--last-period", default="2026-10", help="last DTKS month, YYYY-MM")
     gen.add_argument("--months", type=int, default=2, help="how many monthly DTKS snapshots")
+    gen.add_argument("--dpmptsp-url", help="SQLAlchemy URL for the licensing stand-in (default: SQLite file)")
     gen.set_defaults(func=cmd_generate)
+
+    standin = sub.add_parser("standin", help="serve an agency stand-in (for trying the pipeline by hand)")
+    standin.add_argument("agency", choices=["dapodik"])
+    standin.add_argument("--data", help="JSONL of student records (default: LINTAS_HOME/sources/dapodik)")
+    standin.add_argument("--host", default="127.0.0.1")
+    standin.add_argument("--port", type=int, default=8765)
+    standin.add_argument("--token", required=True, help="bearer token clients must send")
+    standin.set_defaults(func=cmd_standin)
 
     wh = sub.add_parser("warehouse", help="prepare the warehouse or print its URL")
     wh.add_argument("action", choices=["prepare", "url", "stop", "dbt-env"])

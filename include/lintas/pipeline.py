@@ -10,8 +10,9 @@ from collections import Counter
 from dataclasses import dataclass
 
 from lintas import settings, warehouse
-from lintas.extract import dtks
-from lintas.load.raw import RunContext, ingest_files
+from lintas.extract import dapodik, dtks, izin, umkm
+from lintas.extract.contract import ContractError
+from lintas.load.raw import IngestReport, RunContext, ingest_files, last_watermark, load_delivery, record_rejection
 from lintas.quality import gate
 from lintas.transform import dbt
 
@@ -23,19 +24,41 @@ class PipelineFailed(RuntimeError):
 
 
 @dataclass(frozen=True)
-class FileSource:
-    """A source delivered as files into an outbox folder."""
+class Source:
+    """One raw source: its audit name (also its raw table and gate: raw.<name>, expectations raw_<name>)."""
 
-    name: str  # audit.load_batch.source and the raw table name
-    agency: str  # outbox folder
-    gate: str  # expectations/checkpoints/<gate>.yml
-    table: str
-    reader: object  # module with matches(path) and read(path)
+    name: str
+    agency: str
+
+    @property
+    def table(self) -> str:
+        return f"raw.{self.name}"
+
+    @property
+    def gate(self) -> str:
+        return f"raw_{self.name}"
 
 
-DINSOS_DTKS = FileSource(name=dtks.SOURCE, agency="dinsos", gate="raw_dinsos_dtks",
-                         table="raw.dinsos_dtks", reader=dtks)
-FILE_SOURCES = {s.name: s for s in (DINSOS_DTKS,)}
+@dataclass(frozen=True)
+class FileSource(Source):
+    """A source delivered as files into the agency's outbox folder."""
+
+    reader: object = None  # module with matches(path) and read(path)
+
+
+DINSOS_DTKS = FileSource(name=dtks.SOURCE, agency="dinsos", reader=dtks)
+DISKOPINDAG_UMKM = FileSource(name=umkm.SOURCE, agency="diskopindag", reader=umkm)
+DISDIK_PESERTA_DIDIK = Source(name=dapodik.SOURCE, agency="disdik")
+DPMPTSP_IZIN_USAHA = Source(name=izin.IZIN_USAHA.source, agency="dpmptsp")
+DPMPTSP_IZIN_USAHA_KBLI = Source(name=izin.IZIN_USAHA_KBLI.source, agency="dpmptsp")
+FILE_SOURCES = {s.name: s for s in (DINSOS_DTKS, DISKOPINDAG_UMKM)}
+SOURCES = {s.name: s for s in (DINSOS_DTKS, DISKOPINDAG_UMKM, DISDIK_PESERTA_DIDIK, DPMPTSP_IZIN_USAHA,
+                               DPMPTSP_IZIN_USAHA_KBLI)}
+
+
+# Errors a retry cannot fix: the task fails at once and loudly.
+FATAL_ERRORS = (settings.ConfigurationError, dapodik.ApiAuthError, dapodik.ApiRequestError,
+                izin.SourceAccessDenied)
 
 
 def run_context(airflow_context) -> RunContext:
@@ -61,15 +84,62 @@ def extract_files(source_name: str, ctx: RunContext) -> dict:
     with warehouse.connect() as conn:
         report = ingest_files(conn, source=source.name, files=files, parse=source.reader.read,
                               table=source.table, ctx=ctx)
-    log.info("%s: %d new batch(es), %d skipped, %d rejected, %d rows loaded, %d quarantined",
-             source.name, len(report.loaded), len(report.skipped), len(report.rejected),
-             report.rows_loaded, report.rows_quarantined)
+    _log_report(report)
     return report.as_dict()
 
 
+def _log_report(report: IngestReport) -> None:
+    log.info("%s: %d new batch(es), %d skipped, %d rejected, %d rows stored, %d already held, %d quarantined",
+             report.source, len(report.loaded), len(report.skipped), len(report.rejected), report.rows_loaded,
+             report.rows_duplicate, report.rows_quarantined)
+
+
+def _ingest_pull(conn, source: Source, pull, ctx: RunContext) -> IngestReport:
+    """Run one incremental pull and load it; a contract breach is recorded as a rejected delivery."""
+    report = IngestReport(source=source.name)
+    try:
+        delivery = pull()
+    except ContractError as exc:
+        # one rejection row per run: the same breach seen again next run is recorded again
+        record_rejection(conn, source.name, exc.source_ref, f"rejected:{ctx.run_id}:{exc.source_ref}",
+                         exc.reason, ctx)
+        report.rejected.append({"source_ref": exc.source_ref, "reason": exc.reason})
+        return report
+    report.add(load_delivery(conn, delivery, source.table, ctx), delivery)
+    _log_report(report)
+    return report
+
+
+def extract_dapodik(ctx: RunContext, base_url: str | None = None, token: str | None = None) -> dict:
+    """Pull students changed since the last watermark (minus the overlap) from the Dapodik API."""
+    base_url, token = settings.dapodik_api(base_url, token)
+    source = DISDIK_PESERTA_DIDIK
+    with warehouse.connect() as conn:
+        since = dapodik.next_since(last_watermark(conn, source.name))
+        report = _ingest_pull(conn, source, lambda: dapodik.pull(base_url, token, since), ctx)
+    return report.as_dict()
+
+
+def extract_izin(ctx: RunContext, url: str | None = None) -> dict:
+    """Pull permits and their KBLI rows changed since each table's last watermark (minus the overlap)."""
+    engine = izin.engine_for(settings.dpmptsp_url(url))
+    reports = {}
+    try:
+        with warehouse.connect() as conn:
+            for table in izin.TABLES:
+                source = SOURCES[table.source]
+                since = izin.next_since(last_watermark(conn, source.name))
+                reports[source.name] = _ingest_pull(
+                    conn, source, lambda t=table, s=since: izin.pull(engine, t, s), ctx
+                ).as_dict()
+    finally:
+        engine.dispose()
+    return reports
+
+
 def gate_source(source_name: str, extract_report: dict, ctx: RunContext) -> dict:
-    """Gate every loaded-but-ungated batch of the source. Fails if a gate failed or a file was rejected."""
-    source = FILE_SOURCES[source_name]
+    """Gate every loaded-but-ungated batch of the source. Fails if a gate failed or a delivery was rejected."""
+    source = SOURCES[source_name]
     results = [gate.run_gate(source.gate, batch_id, run_id=ctx.run_id)
                for batch_id in gate.pending_batches(source.name)]
     problems = [r.summary() for r in results if not r.passed]
@@ -96,3 +166,8 @@ def build_warehouse(ctx: RunContext | None = None) -> dict:
         raise
     dbt.record(outcome, dag_id=ctx.dag_id, run_id=ctx.run_id)
     return {"dbt": dict(Counter(r["status"] for r in outcome.results))}
+
+
+def anything_to_gate(source_name: str, extract_report: dict) -> bool:
+    """True when the source has batches waiting for the gate or the pull rejected a delivery."""
+    return bool(gate.pending_batches(source_name) or extract_report.get("rejected"))

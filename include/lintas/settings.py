@@ -58,3 +58,24 @@ def airflow_environment() -> dict[str, str]:
     if "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN" not in os.environ:
         env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = f"sqlite:///{home / 'airflow.db'}"
     return env
+
+
+class ConfigurationError(RuntimeError):
+    """A required setting is missing. Names the setting, never a secret's value."""
+
+
+def dapodik_api(base_url: str | None = None, token: str | None = None) -> tuple[str, str]:
+    """Dapodik API base URL and bearer token: given (from an Airflow connection) or LINTAS_DAPODIK_URL/_TOKEN."""
+    base_url = base_url or os.environ.get("LINTAS_DAPODIK_URL")
+    token = token or os.environ.get("LINTAS_DAPODIK_TOKEN")
+    if not base_url or not token:
+        raise ConfigurationError(
+            "Dapodik API not configured: set the Airflow connection 'lintas_dapodik' (host = base URL, "
+            "password = token) or LINTAS_DAPODIK_URL and LINTAS_DAPODIK_TOKEN"
+        )
+    return base_url.rstrip("/"), token
+
+
+def dpmptsp_url(url: str | None = None) -> str:
+    """SQLAlchemy URL of the licensing database: given, LINTAS_DPMPTSP_URL, or the local SQLite stand-in."""
+    return url or os.environ.get("LINTAS_DPMPTSP_URL") or f"sqlite:///{lintas_home() / 'sources' / 'dpmptsp.sqlite'}"

@@ -27,7 +27,7 @@ def table_counts(url: str | None = None) -> list[tuple[str, str, int]]:
 def batches(url: str | None = None) -> list[tuple]:
     with warehouse.connect(url) as conn:
         return conn.execute(
-            "select source, source_ref, status, rows_extracted, rows_loaded, rows_quarantined,"
+            "select source, source_ref, status, rows_extracted, rows_loaded, rows_duplicate, rows_quarantined,"
             " coalesce(rejection_reason, '') from audit.load_batch order by batch_id"
         ).fetchall()
 
@@ -47,14 +47,14 @@ def render(url: str | None = None) -> str:
     lines = [f"Warehouse: {warehouse.redact(url)}", "", "Rows per layer:"]
     lines += [f"  {schema:<13} {name:<45} {count:>10,}" for schema, name, count in table_counts(url)]
     lines += ["", "Deliveries (audit.load_batch):"]
-    for source, ref, status, extracted, loaded, quarantined, reason in batches(url):
-        line = (f"  {source:<14} {ref:<28} {status:<9} read {extracted:>8,}  loaded {loaded:>8,}"
-                f"  quarantined {quarantined:>5,}")
+    for source, ref, status, extracted, loaded, duplicate, quarantined, reason in batches(url):
+        line = (f"  {source:<24} {ref[:44]:<44} {status:<9} read {extracted:>8,}  loaded {loaded:>8,}"
+                f"  already held {duplicate:>6,}  quarantined {quarantined:>5,}")
         lines.append(line + (f"  ({reason[:80]})" if reason else ""))
     lines += ["", "Gates (audit.gate_result):"]
     for suite, batch_id, checks, critical, warnings in gate_totals(url):
         verdict = "PASSED" if critical == 0 else "FAILED"
-        lines.append(f"  {suite:<20} batch {batch_id:<5} {verdict:<7} {checks} checks, "
+        lines.append(f"  {suite:<28} batch {batch_id:<5} {verdict:<7} {checks} checks, "
                      f"{critical} critical failed, {warnings} warnings")
     lines += ["", f"Data Docs: {gate.data_docs_index()}"]
     return "\n".join(lines)

@@ -2,7 +2,14 @@
 
 from lintas.assets import RAW_SOURCES
 
-EXPECTED_DAGS = {"lintas_extract_dinsos_dtks", "lintas_build_warehouse"}
+# extract DAG -> (its sources, cadence)
+EXTRACT_DAGS = {
+    "lintas_extract_dinsos_dtks": (["dinsos_dtks"], "0 6 1 * *"),  # monthly snapshot
+    "lintas_extract_disdik_dapodik": (["disdik_peserta_didik"], "0 2 * * *"),  # daily
+    "lintas_extract_diskopindag_umkm": (["diskopindag_umkm"], "*/30 * * * *"),  # on file arrival (polled)
+    "lintas_extract_dpmptsp_izin": (["dpmptsp_izin_usaha", "dpmptsp_izin_usaha_kbli"], "15 * * * *"),  # hourly
+}
+EXPECTED_DAGS = {*EXTRACT_DAGS, "lintas_build_warehouse"}
 
 
 def test_no_import_errors(dagbag):
@@ -26,12 +33,22 @@ def test_house_rules(dagbag):
 
 
 def test_gates_are_leaves_and_update_assets(dagbag):
-    """A gate with downstream all_done tasks could turn a failed gate into a green run: keep gates last."""
-    dag = dagbag.dags["lintas_extract_dinsos_dtks"]
-    gate_task = dag.get_task("gate_raw_batches")
-    assert gate_task.downstream_list == []
-    assert gate_task.retries == 0
-    assert {o.uri for o in gate_task.outlets} == {a.uri for a in RAW_SOURCES if "dinsos" in a.uri}
+    """A gate with downstream all_done tasks could turn a failed gate into a green run: keep gates last.
+    Each source's gate alone updates that source's asset, and only runs when there is something to gate."""
+    for dag_id, (sources, cadence) in EXTRACT_DAGS.items():
+        dag = dagbag.dags[dag_id]
+        assert dag.schedule == cadence, dag_id
+        gates = [t for t in dag.tasks if t.task_id.startswith("gate__")]
+        assert sorted(t.task_id for t in gates) == sorted(f"gate__{s}" for s in sources)
+        for source in sources:
+            gate_task = dag.get_task(f"gate__{source}")
+            assert gate_task.downstream_list == [], (dag_id, source)
+            assert gate_task.retries == 0
+            own_asset = {a.uri for a in RAW_SOURCES if a.uri.rstrip("/").endswith(f"/{source}")}
+            assert {o.uri for o in gate_task.outlets} == own_asset
+            assert {t.task_id for t in gate_task.upstream_list} >= {f"anything_to_gate__{source}"}
+        outlets = [t.task_id for t in dag.tasks if t.outlets]
+        assert sorted(outlets) == sorted(t.task_id for t in gates), "only gates update assets"
 
 
 def test_build_listens_to_every_raw_source(dagbag):

@@ -43,7 +43,7 @@ def test_failing_gate_fails_the_run_and_leaves_the_mart_untouched(airflow_db, da
           [member(i, NIK="3.57305E+15" if i % 2 else member(i)["NIK"]) for i in range(30)])
     state, tasks = _run(dagbag, "lintas_extract_dinsos_dtks")
     assert state == "failed"
-    assert tasks["load_outbox"] == "success" and tasks["gate_raw_batches"] == "failed"
+    assert tasks["load_outbox"] == "success" and tasks["gate__dinsos_dtks"] == "failed"
 
     # even if the build runs anyway (by hand, or for another source), the held-back batch stays out
     assert _run(dagbag, "lintas_build_warehouse")[0] == "success"

@@ -55,7 +55,10 @@ def test_project_folders_are_mounted_where_the_env_points(compose):
         assert env["AIRFLOW__CORE__DAGS_FOLDER"] == "/opt/lintas/dags"
         assert env["LINTAS_PROJECT_ROOT"] == "/opt/lintas"
         assert env["LINTAS_HOME"] in mounts
-        assert env["LINTAS_OUTBOX_DINSOS"].startswith(next(m for m in mounts if "outbox" in m))
+        for agency in ("DINSOS", "DISKOPINDAG"):  # the file channels
+            assert env[f"LINTAS_OUTBOX_{agency}"].startswith(next(m for m in mounts if "outbox" in m))
+        # the API and database channels are configured here (or by Airflow connections)
+        assert {"LINTAS_DAPODIK_URL", "LINTAS_DAPODIK_TOKEN", "LINTAS_DPMPTSP_URL"} <= set(env)
 
 
 def test_warehouse_and_metadata_connections_match_their_services(compose):
