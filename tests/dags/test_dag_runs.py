@@ -1,7 +1,14 @@
 """End-to-end DAG runs with dag.test(): real Airflow, real warehouse, real GX and dbt."""
 
+import sqlalchemy as sa
+
 from lintas import warehouse
+from lintas.standins.dapodik import DapodikServer
+from tests.dags.test_dag_integrity import EXTRACT_DAGS
+from tests.fixtures import izin_db
+from tests.fixtures.dapodik_records import TOKEN, student
 from tests.fixtures.dtks_files import good_file, member, write
+from tests.fixtures.umkm_workbooks import good_workbook
 
 
 def _mart_snapshot(url):
@@ -51,3 +58,46 @@ def test_failing_gate_fails_the_run_and_leaves_the_mart_untouched(airflow_db, da
     with warehouse.connect(warehouse_url) as conn:
         statuses = conn.execute("select source_ref, status from audit.load_batch order by 1").fetchall()
     assert statuses == [("DTKS_3573_202609.csv", "accepted"), ("DTKS_3573_202610.csv", "rejected")]
+
+
+def test_every_agency_channel_runs_through_airflow(airflow_db, dagbag, warehouse_url, outbox, outbox_for,
+                                                    tmp_path, monkeypatch):
+    """Each extract DAG pulls from its stand-in, gates, and only a gate with something to gate runs."""
+    good_file(outbox, count=12)
+    good_workbook(outbox_for("diskopindag"))
+    permits_url = f"sqlite:///{tmp_path / 'dpmptsp.sqlite'}"
+    engine = sa.create_engine(permits_url)
+    izin_db.create(engine)
+    izin_db.insert(engine, "izin_usaha", [izin_db.permit(i) for i in range(1, 8)])
+    izin_db.insert(engine, "izin_usaha_kbli", [izin_db.kbli(i, i) for i in range(1, 8)])
+    monkeypatch.setenv("LINTAS_DPMPTSP_URL", permits_url)
+    with DapodikServer([student(i) for i in range(15)], token=TOKEN) as api:
+        monkeypatch.setenv("LINTAS_DAPODIK_URL", api.base_url)
+        monkeypatch.setenv("LINTAS_DAPODIK_TOKEN", TOKEN)
+        for dag_id in EXTRACT_DAGS:
+            state, tasks = _run(dagbag, dag_id)
+            assert state == "success", (dag_id, tasks)
+            assert {t: s for t, s in tasks.items() if t.startswith("gate__")} == {
+                f"gate__{s}": "success" for s in EXTRACT_DAGS[dag_id][0]}, dag_id
+        # nothing new anywhere: the gates are skipped, so no asset is updated and no build is triggered
+        for dag_id in EXTRACT_DAGS:
+            state, tasks = _run(dagbag, dag_id)
+            assert state == "success", (dag_id, tasks)
+            assert {s for t, s in tasks.items() if t.startswith("gate__")} == {"skipped"}, (dag_id, tasks)
+    assert _run(dagbag, "lintas_build_warehouse")[0] == "success"
+    with warehouse.connect(warehouse_url) as conn:
+        counts = [conn.execute(f"select count(*) from staging.{model}").fetchone()[0] for model in (
+            "stg_dinsos__dtks_members", "stg_disdik__students", "stg_diskopindag__umkm_owners",
+            "stg_dpmptsp__permits", "stg_dpmptsp__permit_kbli")]
+    assert counts == [12, 15, 9, 7, 7]
+
+
+def test_a_refused_token_fails_the_run_at_once(airflow_db, dagbag, warehouse_url, monkeypatch):
+    with DapodikServer([student(1)], token=TOKEN) as api:
+        monkeypatch.setenv("LINTAS_DAPODIK_URL", api.base_url)
+        monkeypatch.setenv("LINTAS_DAPODIK_TOKEN", "an-old-token")
+        dagrun = dagbag.dags["lintas_extract_disdik_dapodik"].test()
+        pull = next(ti for ti in dagrun.get_task_instances() if ti.task_id == "pull_api")
+        assert dagrun.state == "failed"
+        assert (pull.state, pull.try_number) == ("failed", 1), "a refused token is not retried"
+        assert (api.requests, api.statuses[401]) == (1, 1), "one request, refused, never repeated"

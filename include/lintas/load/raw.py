@@ -66,16 +66,6 @@ def _is_value_column(column: str) -> bool:
     return not column.startswith("_") or column == "_extra"
 
 
-def _with_row_hash(delivery: Delivery) -> tuple[list[str], list[tuple]]:
-    """Append an md5 of each row's values (lineage excluded): a re-sent, unchanged version hashes the same."""
-    value_positions = [i for i, c in enumerate(delivery.columns) if _is_value_column(c)]
-    rows = []
-    for values in delivery.rows:
-        joined = "\x1f".join("\x00" if values[i] is None else str(values[i]) for i in value_positions)
-        rows.append((*values, hashlib.md5(joined.encode("utf-8"), usedforsecurity=False).hexdigest()))
-    return [*delivery.columns, "_row_hash"], rows
-
-
 class _NothingNew(Exception):
     """Every row (and every bad record) of an incremental pull was held before: roll back, record no batch."""
 
@@ -164,32 +154,36 @@ def _copy_rows(conn: psycopg.Connection, table: str, batch_id: int, columns: lis
 
 
 def _copy_new_versions(conn: psycopg.Connection, delivery: Delivery, table: str, batch_id: int) -> int:
-    """COPY into a scratch table, then keep versions no earlier non-rejected batch (nor this one) holds."""
-    columns, rows = _with_row_hash(delivery)
+    """COPY into a scratch table, then keep versions no earlier non-rejected batch (nor this one) holds.
+
+    A version is the key plus an md5 of the record's values (lineage excluded), computed in PostgreSQL, so a
+    re-sent, unchanged record hashes the same whichever pull or page brought it.
+    """
     schema, name = table.split(".")
     target = sql.Identifier(schema, name)
-    conn.execute(sql.SQL("create temporary table _incoming (like {} including defaults) on commit drop")
-                 .format(target))
-    _copy_rows(conn, "pg_temp._incoming", batch_id, columns, rows)
+    conn.execute("drop table if exists pg_temp._incoming")
+    conn.execute(sql.SQL("create temporary table _incoming as select * from {} with no data").format(target))
+    _copy_rows(conn, "pg_temp._incoming", batch_id, delivery.columns, delivery.rows)
+    values = [sql.Identifier(c) for c in delivery.columns if _is_value_column(c)]
+    row_hash = sql.SQL("md5(row({})::text)").format(sql.SQL(", ").join(values))
     keys = [sql.Identifier(c) for c in (*delivery.key_columns, "_row_hash")]
-    key_match = sql.SQL(" and ").join(
-        sql.SQL("r.{0} = i.{0}").format(k) for k in keys
-    )
-    all_columns = sql.SQL(", ").join(sql.Identifier(c) for c in ["_batch_id", *columns])
-    inserted = conn.execute(
+    key_match = sql.SQL(" and ").join(sql.SQL("r.{0} = i.{0}").format(k) for k in keys)
+    columns = sql.SQL(", ").join(sql.Identifier(c) for c in ["_batch_id", *delivery.columns])
+    return conn.execute(
         sql.SQL(
             """
-            insert into {target} ({cols})
-            select distinct on ({keys}) {cols} from pg_temp._incoming i
+            insert into {target} ({columns}, _row_hash)
+            select distinct on ({keys}) {columns}, _row_hash
+            from (select {columns}, {row_hash} as _row_hash from pg_temp._incoming) as i
             where not exists (
                 select 1 from {target} r join audit.load_batch b on b.batch_id = r._batch_id
                 where {key_match} and b.status <> 'rejected'
             )
             order by {keys}, _row_number
             """
-        ).format(target=target, cols=all_columns, keys=sql.SQL(", ").join(keys), key_match=key_match)
+        ).format(target=target, columns=columns, row_hash=row_hash, keys=sql.SQL(", ").join(keys),
+                 key_match=key_match)
     ).rowcount
-    return inserted
 
 
 def _new_errors(conn: psycopg.Connection, delivery: Delivery) -> list:
