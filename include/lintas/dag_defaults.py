@@ -12,12 +12,15 @@ START_DATE = pendulum.datetime(2026, 1, 1, tz="Asia/Jakarta")
 
 
 def dag_settings(*, tags: list[str], retries: int = 2) -> dict:
+    from lintas import alerts
+
     return {
         "start_date": START_DATE,
         "catchup": False,
         "max_active_runs": 1,
         "tags": ["lintas", *tags],
-        "default_args": {"owner": OWNER, "retries": retries, "retry_delay": timedelta(minutes=5)},
+        "default_args": {"owner": OWNER, "retries": retries, "retry_delay": timedelta(minutes=5),
+                         "on_failure_callback": alerts.notify_failure},
     }
 
 
