@@ -1,4 +1,5 @@
-"""Warehouse build: dbt seeds, models and tests over every accepted raw batch, when any source has new data."""
+"""Warehouse build when any source has new accepted data: dbt up to the unified source records, identity
+resolution (every record to a stable person id), then the identity-based models and marts, with their tests."""
 
 from airflow.sdk import AssetAny, dag, task
 
@@ -9,7 +10,7 @@ from lintas.dag_defaults import dag_settings
 
 @dag(
     dag_id="lintas_build_warehouse",
-    description="dbt build: staging -> intermediate -> marts, run when a raw source asset updates",
+    description="dbt staging -> identity resolution -> marts, run when a raw source asset updates",
     schedule=AssetAny(*RAW_SOURCES),  # any source with newly accepted data
     doc_md=__doc__,
     **dag_settings(tags=["warehouse", "dbt"], retries=1),
@@ -20,10 +21,18 @@ def lintas_build_warehouse():
         return pipeline.prepare_warehouse()
 
     @task
-    def dbt_build(**context) -> dict:
-        return pipeline.build_warehouse(pipeline.run_context(context))
+    def build_linkage_input(**context) -> dict:
+        return pipeline.build_linkage_input(pipeline.run_context(context))
 
-    prepare_warehouse() >> dbt_build()
+    @task
+    def link_identities(**context) -> dict:
+        return pipeline.link_identities(pipeline.run_context(context))
+
+    @task
+    def build_marts(**context) -> dict:
+        return pipeline.build_marts(pipeline.run_context(context))
+
+    prepare_warehouse() >> build_linkage_input() >> link_identities() >> build_marts()
 
 
 lintas_build_warehouse()

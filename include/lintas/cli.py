@@ -94,6 +94,12 @@ def cmd_summary(_: argparse.Namespace) -> None:
     print(summary.render())
 
 
+def cmd_report(args: argparse.Namespace) -> None:
+    from lintas.report import run_report
+
+    print(run_report.render(out=Path(args.out) if args.out else None, runs=args.runs))
+
+
 def cmd_airflow(args: argparse.Namespace) -> None:
     raise SystemExit(_airflow(args.airflow_args, check=False))
 
@@ -123,6 +129,9 @@ def cmd_demo(args: argparse.Namespace) -> None:
                   f"(log: {logs / (dag_id + '.log')})")
     print()
     print(summary.render(url))
+    from lintas.report import run_report
+
+    print(f"\nAuditors' run report: {run_report.render(url)}")
     print(f"\n[demo] finished in {time.perf_counter() - started:.0f}s")
 
 
@@ -152,6 +161,11 @@ def main(argv: list[str] | None = None) -> None:
     wh.set_defaults(func=cmd_warehouse)
 
     sub.add_parser("summary", help="rows per layer, deliveries, gate results").set_defaults(func=cmd_summary)
+
+    rep = sub.add_parser("report", help="write the auditors' static HTML run report and print its path")
+    rep.add_argument("--out", help="output file (default: LINTAS_REPORTS_DIR/index.html)")
+    rep.add_argument("--runs", type=int, default=20, help="how many recent Airflow runs to show")
+    rep.set_defaults(func=cmd_report)
 
     af = sub.add_parser("airflow", help="run the airflow CLI with this project's environment")
     af.add_argument("airflow_args", nargs=argparse.REMAINDER)

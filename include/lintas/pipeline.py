@@ -156,16 +156,38 @@ def gate_source(source_name: str, extract_report: dict, ctx: RunContext) -> dict
     return outcome
 
 
-def build_warehouse(ctx: RunContext | None = None) -> dict:
-    """dbt build; every node's result goes to audit.dbt_run_result, on failure too."""
-    ctx = ctx or RunContext()
+def _dbt_step(ctx: RunContext, **selection) -> dict:
+    """One dbt build; every node's result goes to audit.dbt_run_result, on failure too."""
     try:
-        outcome = dbt.build()
+        outcome = dbt.build(**selection)
     except dbt.DbtFailed as failure:
         dbt.record(failure.outcome, dag_id=ctx.dag_id, run_id=ctx.run_id)
         raise
     dbt.record(outcome, dag_id=ctx.dag_id, run_id=ctx.run_id)
     return {"dbt": dict(Counter(r["status"] for r in outcome.results))}
+
+
+def build_linkage_input(ctx: RunContext | None = None) -> dict:
+    """Seeds, staging and the unified source records identity resolution reads."""
+    return _dbt_step(ctx or RunContext(), select=dbt.LINKAGE_INPUT)
+
+
+def link_identities(ctx: RunContext | None = None) -> dict:
+    """Every source record to a stable person id (identity.*). Returns counts only."""
+    from lintas.identity import linkage
+
+    return linkage.link(run_id=(ctx or RunContext()).run_id)
+
+
+def build_marts(ctx: RunContext | None = None) -> dict:
+    """Everything downstream of linkage: identity-based models, marts and their tests."""
+    return _dbt_step(ctx or RunContext(), exclude=dbt.LINKAGE_INPUT)
+
+
+def build_warehouse(ctx: RunContext | None = None) -> dict:
+    """The whole build: linkage input, identity resolution, then the rest."""
+    ctx = ctx or RunContext()
+    return {"input": build_linkage_input(ctx), "identity": link_identities(ctx), "marts": build_marts(ctx)}
 
 
 def anything_to_gate(source_name: str, extract_report: dict) -> bool:

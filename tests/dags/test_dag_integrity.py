@@ -56,3 +56,9 @@ def test_build_listens_to_every_raw_source(dagbag):
     condition = dag.timetable.asset_condition
     assert type(condition).__name__ == "AssetAny"  # any one source with new data triggers a build
     assert {a.uri for a in condition.objects} == {a.uri for a in RAW_SOURCES}
+
+
+def test_build_resolves_identities_between_staging_and_marts(dagbag):
+    dag = dagbag.dags["lintas_build_warehouse"]
+    order = [t.task_id for t in dag.topological_sort()]
+    assert order == ["prepare_warehouse", "build_linkage_input", "link_identities", "build_marts"]

@@ -84,6 +84,7 @@ def resolve_kecamatan(name: str | None) -> str | None:
     return _regions()[1].get(region_key(name) or "")
 
 
+@lru_cache(maxsize=65536)  # a city has few distinct spellings; linkage resolves hundreds of thousands of records
 def resolve_kelurahan(name: str | None, kecamatan: str | None = None) -> str | None:
     """Kemendagri kelurahan code (35.73.05.1003) for a name or code as recorded, or None."""
     kelurahan, _, by_key = _regions()

@@ -94,9 +94,18 @@ def _outcome(command: list[str], path: Path, *, started: float) -> DbtOutcome:
     return DbtOutcome(command=command, invocation_id=data.get("metadata", {}).get("invocation_id"), results=results)
 
 
-def build(url: str | None = None) -> DbtOutcome:
-    """Seeds, models and their tests, in dependency order."""
-    return run(["build", "--fail-fast"], url)
+# What identity resolution reads: built first, then linkage writes identity.*, then everything else is built.
+LINKAGE_INPUT = "+int_identity__source_records"
+
+
+def build(url: str | None = None, *, select: str | None = None, exclude: str | None = None) -> DbtOutcome:
+    """Seeds, models and their tests, in dependency order (optionally a selection of them)."""
+    args = ["build", "--fail-fast"]
+    if select:
+        args += ["--select", select]
+    if exclude:
+        args += ["--exclude", exclude]
+    return run(args, url)
 
 
 def record(outcome: DbtOutcome, *, dag_id: str | None, run_id: str | None, url: str | None = None) -> None:

@@ -1,0 +1,154 @@
+"""Benchmark: identity resolution on the generator's data, scored against the hidden truth.
+
+    .venv/bin/python bench/bench_linkage.py --scale small|city|5 [--train]
+
+Runs the real pipeline into a fresh warehouse database (every channel, the raw gates, dbt up to
+int_identity__source_records), then `linkage.link` in a child process (seconds and peak memory of that process),
+then scores pairwise precision / recall / F1 per source pair against the truth files, beside the exact-NIK-join
+baseline. `--train` first re-estimates the Splink model on this data and saves it to the repo's model path.
+WAREHOUSE_SERVER=postgresql://postgres@127.0.0.1:5432/postgres (default) selects the server.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import multiprocessing
+import os
+import resource
+import tempfile
+import time
+import uuid
+from collections import Counter, defaultdict
+from concurrent.futures import ProcessPoolExecutor
+from itertools import combinations_with_replacement
+from pathlib import Path
+
+from lintas import pipeline, warehouse
+from lintas.identity import linkage, nik
+from lintas.load.raw import RunContext
+from lintas.standins.dapodik import DapodikServer
+from lintas.synth import dapodik as synth_dapodik
+from lintas.synth import dtks as synth_dtks
+from lintas.synth import izin as synth_izin
+from lintas.synth import population
+from lintas.synth import umkm as synth_umkm
+from lintas.transform import dbt
+
+CTX = RunContext("bench_linkage", "bench")
+TOKEN = "bench-token"
+SOURCES = ["dinsos_dtks", "disdik_peserta_didik", "diskopindag_umkm", "dpmptsp_izin_usaha"]
+
+
+def load_everything(out: Path) -> None:
+    os.environ["LINTAS_OUTBOX_DINSOS"] = str(out / "outbox" / "dinsos")
+    os.environ["LINTAS_OUTBOX_DISKOPINDAG"] = str(out / "outbox" / "diskopindag")
+    os.environ["LINTAS_DPMPTSP_URL"] = synth_izin.default_url(out)
+    reports = [pipeline.extract_files("dinsos_dtks", CTX), pipeline.extract_files("diskopindag_umkm", CTX)]
+    with DapodikServer.from_jsonl(out / "sources" / "dapodik" / "peserta_didik.jsonl", token=TOKEN) as api:
+        reports.append(pipeline.extract_dapodik(CTX, base_url=api.base_url, token=TOKEN))
+    reports += list(pipeline.extract_izin(CTX).values())
+    for report in reports:
+        pipeline.gate_source(report["source"], report, CTX)
+    dbt.run(["build", "--select", "+int_identity__source_records", "--fail-fast"])
+
+
+def truth(out: Path) -> dict[str, int]:
+    """record key -> true person id; records of no person (a badan usaha's director) get their own id."""
+    mapping: dict[str, int] = {}
+    folder = out / "truth"
+    for row in csv.DictReader((folder / "dinsos_dtks.csv").open()):
+        mapping[f"dinsos_dtks:{row['iddtks']}"] = int(row["person_id"])
+    for row in csv.DictReader((folder / "disdik_peserta_didik.csv").open()):
+        mapping[f"disdik_peserta_didik:{row['peserta_didik_id']}"] = int(row["person_id"])
+    for row in csv.DictReader((folder / "diskopindag_umkm.csv").open()):
+        mapping[f"diskopindag_umkm:{row['file']}!{row['sheet']}!{row['row_number']}"] = int(row["person_id"])
+    for i, row in enumerate(csv.DictReader((folder / "dpmptsp_izin_usaha.csv").open())):
+        mapping[f"dpmptsp_izin_usaha:{row['id']}"] = int(row["person_id"]) if row["person_id"] else -1 - i
+    return mapping
+
+
+def _pairs(cluster_of: dict[str, object]) -> Counter:
+    """Number of record pairs in the same cluster, per (source, source)."""
+    by_cluster: dict[object, Counter] = defaultdict(Counter)
+    for key, cluster in cluster_of.items():
+        by_cluster[cluster][key.split(":", 1)[0]] += 1
+    pairs: Counter = Counter()
+    for counts in by_cluster.values():
+        for a, b in combinations_with_replacement(sorted(counts), 2):
+            pairs[(a, b)] += counts[a] * (counts[a] - 1) // 2 if a == b else counts[a] * counts[b]
+    return pairs
+
+
+def score(predicted: dict[str, object], true: dict[str, int]) -> dict[tuple[str, str], tuple]:
+    keys = [k for k in predicted if k in true]
+    both = {k: (predicted[k], true[k]) for k in keys}
+    tp, pp, tp_all = _pairs(both), _pairs({k: predicted[k] for k in keys}), _pairs({k: true[k] for k in keys})
+    out = {}
+    for pair in sorted(set(tp_all) | set(pp)):
+        precision = tp[pair] / pp[pair] if pp[pair] else 1.0
+        recall = tp[pair] / tp_all[pair] if tp_all[pair] else 1.0
+        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+        out[pair] = (precision, recall, f1, tp_all[pair], tp[pair], pp[pair])
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--scale", default="small")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--train", action="store_true", help="re-estimate and save the model on this data first")
+    args = parser.parse_args()
+    server = os.environ.get("WAREHOUSE_SERVER", "postgresql://postgres@127.0.0.1:5432/postgres")
+    url = warehouse.with_database(server, f"lintas_bench_{uuid.uuid4().hex[:8]}")
+    os.environ["WAREHOUSE_URL"] = url
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp)
+        pop = population.generate(args.scale, args.seed)
+        synth_dtks.render(pop, out, months=1)
+        synth_dapodik.render(pop, out)
+        synth_umkm.render(pop, out)
+        synth_izin.render(pop, None, out)
+        true = truth(out)
+        warehouse.prepare(url)
+        try:
+            started = time.perf_counter()
+            load_everything(out)
+            print(f"scale={args.scale} residents={len(pop.persons):,}: load + gates + dbt "
+                  f"{time.perf_counter() - started:.0f}s")
+            if args.train:
+                started = time.perf_counter()
+                linkage.train(linkage.prepare(linkage.read_source_records(url)))
+                print(f"trained model {linkage.model_version()} in {time.perf_counter() - started:.0f}s")
+            started = time.perf_counter()
+            # in a child process, so its peak memory is measured alone; exceptions come back to here
+            with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
+                summary = pool.submit(linkage.link, url, run_id="bench").result()
+            seconds = time.perf_counter() - started
+            peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+            with warehouse.connect(url) as conn:
+                predicted = dict(conn.execute("select record_key, person_id from identity.person_record"))
+                raw_nik = dict(conn.execute(
+                    "select record_key, nik from intermediate.int_identity__source_records"))
+        finally:
+            warehouse.drop_database(url)
+    baseline = {k: (nik.clean(v) or f"none:{k}") for k, v in raw_nik.items()}
+    print(f"linkage: {summary['records']:,} records -> {summary['persons']:,} persons, "
+          f"{seconds:.1f}s, peak {peak_mb:,.0f} MB (child process), review pairs {summary['review_pairs']:,}")
+    print("  seconds per phase: " + ", ".join(f"{k} {v}" for k, v in summary["phases"].items()))
+    ours, base = score(predicted, true), score(baseline, true)
+    print(f"\n{'source pair':<48} {'true pairs':>10} {'P':>7} {'R':>7} {'F1':>7} | {'NIK P':>7} {'NIK R':>7}"
+          f" {'NIK F1':>7}")
+    for pair in sorted(ours):
+        p, r, f, n, _, _ = ours[pair]
+        bp, br, bf = base.get(pair, (1.0, 0.0, 0.0))[:3]
+        print(f"{pair[0] + ' x ' + pair[1]:<48} {n:>10,} {p:>7.4f} {r:>7.4f} {f:>7.4f} | {bp:>7.4f} {br:>7.4f}"
+              f" {bf:>7.4f}")
+    cross = [k for k in ours if k[0] != k[1]]
+    for label, table in (("ours", ours), ("exact NIK", base)):
+        tp, n_true, n_pred = (sum(table[k][i] for k in cross) for i in (4, 3, 5))
+        print(f"cross-agency pairs ({label}): precision {tp / max(n_pred, 1):.4f}, recall {tp / max(n_true, 1):.4f}")
+
+
+if __name__ == "__main__":
+    main()

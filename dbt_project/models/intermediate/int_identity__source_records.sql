@@ -1,0 +1,101 @@
+-- Every person-bearing record of every agency in one shape, the input of identity resolution (linkage).
+-- One row per source record: a DTKS register member (latest snapshot they appear in), a student, a UMKM owner
+-- row, a permit's responsible person (perseorangan, or a badan usaha that names a NIK).
+with
+
+dtks_latest as (
+    select
+        *,
+        row_number() over (partition by iddtks order by periode desc) as recency
+    from {{ ref('stg_dinsos__dtks_members') }}
+),
+
+dtks as (
+    select
+        'dinsos_dtks:' || iddtks as record_key,
+        'dinsos_dtks' as source,
+        nik,
+        false as nik_from_number_cell,
+        no_kk,
+        nama,
+        jenis_kelamin,
+        tanggal_lahir,
+        nama_ibu_kandung,
+        alamat,
+        rt,
+        rw,
+        kelurahan,
+        kecamatan,
+        null::text as kode_wilayah
+    from dtks_latest
+    where recency = 1
+),
+
+students as (
+    select
+        'disdik_peserta_didik:' || peserta_didik_id as record_key,
+        'disdik_peserta_didik' as source,
+        nik,
+        false as nik_from_number_cell,
+        no_kk,
+        nama,
+        jenis_kelamin,
+        tanggal_lahir,
+        nama_ibu_kandung,
+        alamat,
+        rt,
+        rw,
+        kelurahan,
+        kecamatan,
+        null::text as kode_wilayah
+    from {{ ref('stg_disdik__students') }}
+),
+
+umkm_owners as (
+    select
+        'diskopindag_umkm:' || umkm_record_key as record_key,
+        'diskopindag_umkm' as source,
+        nik,
+        nik_is_excel_number as nik_from_number_cell,
+        null::text as no_kk,
+        nama_pemilik as nama,
+        jenis_kelamin,
+        tanggal_lahir,
+        null::text as nama_ibu_kandung,
+        alamat,
+        rt,
+        rw,
+        kelurahan,
+        kecamatan,
+        null::text as kode_wilayah
+    from {{ ref('stg_diskopindag__umkm_owners') }}
+),
+
+permit_holders as (
+    select
+        'dpmptsp_izin_usaha:' || izin_id as record_key,
+        'dpmptsp_izin_usaha' as source,
+        nik_penanggung_jawab as nik,
+        false as nik_from_number_cell,
+        null::text as no_kk,
+        nama_penanggung_jawab as nama,
+        null::text as jenis_kelamin,
+        null::date as tanggal_lahir,
+        null::text as nama_ibu_kandung,
+        alamat_usaha as alamat,
+        rt,
+        rw,
+        kelurahan,
+        null::text as kecamatan,
+        kode_wilayah
+    from {{ ref('stg_dpmptsp__permits') }}
+    where jenis_pelaku_usaha = '02' or nik_penanggung_jawab is not null
+)
+
+select * from dtks
+union all
+select * from students
+union all
+select * from umkm_owners
+union all
+select * from permit_holders
