@@ -13,7 +13,7 @@ dtks_latest as (
 dtks as (
     select
         'dinsos_dtks:' || iddtks as record_key,
-        'dinsos_dtks' as source,
+        'dinsos_dtks' as record_source,
         nik,
         false as nik_from_number_cell,
         no_kk,
@@ -34,7 +34,7 @@ dtks as (
 students as (
     select
         'disdik_peserta_didik:' || peserta_didik_id as record_key,
-        'disdik_peserta_didik' as source,
+        'disdik_peserta_didik' as record_source,
         nik,
         false as nik_from_number_cell,
         no_kk,
@@ -54,7 +54,7 @@ students as (
 umkm_owners as (
     select
         'diskopindag_umkm:' || umkm_record_key as record_key,
-        'diskopindag_umkm' as source,
+        'diskopindag_umkm' as record_source,
         nik,
         nik_is_excel_number as nik_from_number_cell,
         null::text as no_kk,
@@ -74,7 +74,7 @@ umkm_owners as (
 permit_holders as (
     select
         'dpmptsp_izin_usaha:' || izin_id as record_key,
-        'dpmptsp_izin_usaha' as source,
+        'dpmptsp_izin_usaha' as record_source,
         nik_penanggung_jawab as nik,
         false as nik_from_number_cell,
         null::text as no_kk,

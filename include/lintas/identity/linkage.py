@@ -28,7 +28,7 @@ MAX_CLUSTER_SIZE = 12  # a person with more records than this is suspicious (cha
 
 FEATURES = ["unique_id", "source", "nik", "nik_valid", "name", "first_name", "last_name", "sex", "dob", "mother",
             "kelurahan", "street", "no_kk"]
-SOURCE_COLUMNS = ["record_key", "source", "nik", "nik_from_number_cell", "no_kk", "nama", "jenis_kelamin",
+SOURCE_COLUMNS = ["record_key", "record_source", "nik", "nik_from_number_cell", "no_kk", "nama", "jenis_kelamin",
                   "tanggal_lahir", "nama_ibu_kandung", "alamat", "kelurahan", "kecamatan", "kode_wilayah"]
 
 
@@ -56,7 +56,7 @@ def prepare(records: pd.DataFrame) -> pd.DataFrame:
         kelurahan = address.resolve_kelurahan(r.kode_wilayah or r.kelurahan, r.kecamatan) or (
             address.resolve_kelurahan(r.kelurahan, r.kecamatan) if r.kode_wilayah else None)
         out.append((
-            r.record_key, r.source,
+            r.record_key, r.record_source,
             digits if digits and len(digits) == 16 and digits.isdigit() and "placeholder" not in check.problems
             else None,
             check.is_valid,
@@ -78,16 +78,11 @@ def nik_groups(prepared: pd.DataFrame) -> list[list[str]]:
 
     A NIK shared by records that disagree (a No. KK typed as NIK, a clerk's copy-paste) is not trusted: its
     records are left to probabilistic matching."""
-    groups = []
-    valid = prepared[prepared["nik_valid"]]
-    for _, group in valid.groupby("nik", sort=False):
-        if len(group) < 2:
-            continue
-        dobs = set(group["dob"].dropna())
-        sexes = set(group["sex"].dropna())
-        if len(dobs) <= 1 and len(sexes) <= 1:
-            groups.append(list(group["unique_id"]))
-    return groups
+    valid = prepared[prepared["nik_valid"].astype(bool)]
+    stats = valid.groupby("nik").agg(n=("unique_id", "size"), dobs=("dob", "nunique"), sexes=("sex", "nunique"))
+    agreeing = stats[(stats["n"] > 1) & (stats["dobs"] <= 1) & (stats["sexes"] <= 1)].index
+    members = valid[valid["nik"].isin(agreeing)]
+    return [list(keys) for _, keys in members.groupby("nik", sort=False)["unique_id"]]
 
 
 # Candidate pairs for the model. Each rule keeps its blocks small at any scale: a birth date alone would grow
@@ -105,32 +100,37 @@ def near_nik_pairs(prepared: pd.DataFrame) -> list[tuple[str, str]]:
     """Rule: the same canonical name, NIKs one edit apart (a typo, a transposition, Excel's lost 16th digit),
     the same kelurahan or birth date, and nothing recorded that disagrees (sex, birth date). Transparent, and
     it catches what the probabilistic model must not: a near NIK alone also fits a stranger born the same day."""
-    with_nik = prepared[prepared["nik"].notna() & prepared["name"].notna()]
-    # Candidates share the name and a NIK with one position masked (a substitution) or one adjacent pair
-    # swapped (a transposition): linear in records, where comparing all same-name records would be quadratic.
-    buckets: dict[tuple[str, str], list] = defaultdict(list)
-    for r in with_nik.itertuples(index=False):
-        digits = r.nik
-        for i in range(len(digits)):
-            buckets[(r.name, f"{digits[:i]}*{digits[i + 1:]}")].append(r)
-        for i in range(len(digits) - 1):  # the pair at i in sorted order: a number and its swap share it
-            pair = "".join(sorted(digits[i:i + 2]))
-            buckets[(r.name, f"{digits[:i]}{pair}{digits[i + 2:]}~{i}")].append(r)
-    found: set[tuple[str, str]] = set()
-    for rows in buckets.values():
-        if len(rows) < 2:
-            continue
-        for i, a in enumerate(rows):
-            for b in rows[i + 1:]:
-                if a.nik == b.nik or _disagree(a.sex, b.sex) or _disagree(a.dob, b.dob):
-                    continue
-                if (a.kelurahan and a.kelurahan == b.kelurahan) or (a.dob and a.dob == b.dob):
-                    found.add((a.unique_id, b.unique_id) if a.unique_id < b.unique_id else (b.unique_id, a.unique_id))
+    columns = ["unique_id", "name", "nik", "sex", "dob", "kelurahan"]
+    with_nik = prepared.loc[prepared["nik"].notna() & prepared["name"].notna(), columns].reset_index(drop=True)
+    # Candidates share the name and a NIK with one position masked (a substitution) or one adjacent pair in
+    # sorted order (a transposition): vectorised and linear, where comparing same-name records would be quadratic.
+    nik_digits = with_nik["nik"].str
+    keys = []
+    for i in range(16):
+        keys.append(with_nik["name"] + "|" + nik_digits.slice(0, i) + "*" + nik_digits.slice(i + 1) + f"~s{i}")
+    for i in range(15):
+        a, b = nik_digits.get(i), nik_digits.get(i + 1)
+        low, high = a.where(a <= b, b), b.where(a <= b, a)
+        keys.append(with_nik["name"] + "|" + nik_digits.slice(0, i) + low + high + nik_digits.slice(i + 2) + f"~t{i}")
+    key = pd.concat(keys, ignore_index=False)
+    key = key[key.duplicated(keep=False)]
+    if key.empty:
+        return []
+    buckets = pd.DataFrame({"key": key.values, "row": key.index})
+    pairs = buckets.merge(buckets, on="key")
+    pairs = pairs[pairs["row_x"] < pairs["row_y"]].drop_duplicates(["row_x", "row_y"])
+    left = with_nik.loc[pairs["row_x"]].reset_index(drop=True)
+    right = with_nik.loc[pairs["row_y"]].reset_index(drop=True)
+
+    def disagree(column: str) -> pd.Series:
+        return left[column].notna() & right[column].notna() & (left[column] != right[column])
+
+    same_place = left["kelurahan"].notna() & (left["kelurahan"] == right["kelurahan"])
+    same_birth = left["dob"].notna() & (left["dob"] == right["dob"])
+    keep = (left["nik"] != right["nik"]) & ~disagree("sex") & ~disagree("dob") & (same_place | same_birth)
+    found = {tuple(sorted(pair)) for pair in zip(left.loc[keep, "unique_id"], right.loc[keep, "unique_id"],
+                                                 strict=True)}
     return sorted(found)
-
-
-def _disagree(a, b) -> bool:
-    return isinstance(a, str) and isinstance(b, str) and a != b
 
 
 def _settings():
