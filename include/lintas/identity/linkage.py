@@ -306,6 +306,7 @@ def link(url: str | None = None, *, run_id: str | None = None, model: Path = MOD
     keys = list(prepared["unique_id"])
     near = phase("near_nik", near_nik_pairs, prepared)
     cluster_of = phase("cluster", clusters, keys, groups, pairs, near)
+    writing_started = time.perf_counter()
     in_nik_group = {k for g in groups for k in g} | {k for pair in near for k in pair}
     best = defaultdict(float)
     for left, right, p in zip(pairs["unique_id_l"], pairs["unique_id_r"], pairs["match_probability"], strict=True):
@@ -322,8 +323,7 @@ def link(url: str | None = None, *, run_id: str | None = None, model: Path = MOD
             (run_id, model_version(model), MATCH_THRESHOLD, REVIEW_THRESHOLD),
         ).fetchone()[0]
         previous = dict(conn.execute("select record_key, person_id from identity.person_record").fetchall())
-        ids = assign_person_ids(
-            cluster_of, previous, lambda: conn.execute("select nextval('identity.person_id_seq')").fetchone()[0])
+        ids = assign_person_ids(cluster_of, previous, _id_allocator(conn))
         conn.execute("delete from identity.person_record")
         with conn.cursor() as cur, cur.copy(
             "copy identity.person_record (record_key, source, person_id, match_method, match_probability,"
@@ -346,6 +346,7 @@ def link(url: str | None = None, *, run_id: str | None = None, model: Path = MOD
                                           strict=True):
                     copy.write_row((link_run_id, left, right, float(p)))
         persons = len(set(ids.person_of.values()))
+        phases["ids_and_write"] = round(time.perf_counter() - writing_started, 1)
         seconds = time.perf_counter() - started
         conn.execute(
             "update identity.link_run set records = %s, persons = %s, linked_pairs = %s, review_pairs = %s,"
@@ -358,6 +359,20 @@ def link(url: str | None = None, *, run_id: str | None = None, model: Path = MOD
                "seconds": round(seconds, 1), "phases": phases}
     log.info("identity resolution: %s", summary)
     return summary
+
+
+def _id_allocator(conn, block: int = 10_000):
+    """New person ids from the sequence, fetched a block at a time (one round trip per id is minutes at city
+    scale); ids of a block left unused are a harmless gap."""
+    pending: list[int] = []
+
+    def next_id() -> int:
+        if not pending:
+            pending.extend(r[0] for r in conn.execute(
+                "select nextval('identity.person_id_seq') from generate_series(1, %s)", (block,)))
+        return pending.pop(0)
+
+    return next_id
 
 
 def model_version(path: Path = MODEL_PATH) -> str:
