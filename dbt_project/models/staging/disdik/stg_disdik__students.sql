@@ -2,23 +2,11 @@
 -- Tombstones stay as rows (is_deleted) so a student who left the agency's data is visible as such.
 with
 
-accepted_batches as (
-    select batch_id
-    from {{ source('audit', 'load_batch') }}
-    where source = 'disdik_peserta_didik' and status = 'accepted'
-),
-
 versions as (
-    select
-        raw_rows.*,
-        row_number() over (
-            partition by raw_rows.peserta_didik_id
-            order by
-                raw_rows.updated_at::timestamptz desc, raw_rows._batch_id desc, raw_rows._page desc,
-                raw_rows._row_number desc
-        ) as recency
-    from {{ source('raw_disdik', 'disdik_peserta_didik') }} as raw_rows
-    inner join accepted_batches on raw_rows._batch_id = accepted_batches.batch_id
+    {{ lintas.accepted_versions(
+        'raw_disdik', 'disdik_peserta_didik', 'peserta_didik_id',
+        'raw_rows.updated_at::timestamptz desc, raw_rows._batch_id desc, raw_rows._page desc, raw_rows._row_number desc'
+    ) }}
 ),
 
 renamed as (

@@ -1,21 +1,11 @@
 -- Current state of every permit: the newest accepted version per id (permits are never deleted; status changes).
 with
 
-accepted_batches as (
-    select batch_id
-    from {{ source('audit', 'load_batch') }}
-    where source = 'dpmptsp_izin_usaha' and status = 'accepted'
-),
-
 versions as (
-    select
-        raw_rows.*,
-        row_number() over (
-            partition by raw_rows.id
-            order by raw_rows.updated_at::timestamp desc, raw_rows._batch_id desc, raw_rows._row_number desc
-        ) as recency
-    from {{ source('raw_dpmptsp', 'dpmptsp_izin_usaha') }} as raw_rows
-    inner join accepted_batches on raw_rows._batch_id = accepted_batches.batch_id
+    {{ lintas.accepted_versions(
+        'raw_dpmptsp', 'dpmptsp_izin_usaha', 'id',
+        'raw_rows.updated_at::timestamp desc, raw_rows._batch_id desc, raw_rows._row_number desc'
+    ) }}
 ),
 
 renamed as (
