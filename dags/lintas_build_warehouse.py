@@ -1,5 +1,9 @@
 """Warehouse build when any source has new accepted data: dbt up to the unified source records, identity
-resolution (every record to a stable person id), then the identity-based models and marts, with their tests."""
+resolution (every record to a stable person id), then the identity-based models and marts with their dbt tests,
+written into the build schema `marts_build`. The mart gate checks every built mart against its reviewed suite;
+only then does `publish` swap the build schema into `marts` in one transaction, and `record_history` takes the dbt
+snapshots (type-2 history) of what was published. A failed dbt test or mart gate
+fails the run naming the checks, and analysts keep the last published marts."""
 
 from airflow.sdk import AssetAny, dag, task
 
@@ -10,7 +14,7 @@ from lintas.dag_defaults import dag_settings
 
 @dag(
     dag_id="lintas_build_warehouse",
-    description="dbt staging -> identity resolution -> marts, run when a raw source asset updates",
+    description="dbt staging -> identity resolution -> marts (build schema) -> mart gate -> atomic publish",
     schedule=AssetAny(*RAW_SOURCES),  # any source with newly accepted data
     doc_md=__doc__,
     **dag_settings(tags=["warehouse", "dbt"], retries=1),
@@ -32,7 +36,21 @@ def lintas_build_warehouse():
     def build_marts(**context) -> dict:
         return pipeline.build_marts(pipeline.run_context(context))
 
-    prepare_warehouse() >> build_linkage_input() >> link_identities() >> build_marts()
+    # retries=0: a failed gate is a verdict on the data, not a transient error
+    @task(retries=0)
+    def gate_marts(**context) -> dict:
+        return pipeline.gate_marts(pipeline.run_context(context))
+
+    @task
+    def publish(**context) -> dict:
+        return pipeline.publish_marts(pipeline.run_context(context))
+
+    @task
+    def record_history(**context) -> dict:
+        return pipeline.record_history(pipeline.run_context(context))
+
+    (prepare_warehouse() >> build_linkage_input() >> link_identities() >> build_marts() >> gate_marts()
+     >> publish() >> record_history())
 
 
 lintas_build_warehouse()

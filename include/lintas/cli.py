@@ -100,6 +100,12 @@ def cmd_report(args: argparse.Namespace) -> None:
     print(run_report.render(out=Path(args.out) if args.out else None, runs=args.runs))
 
 
+def cmd_docs(_: argparse.Namespace) -> None:
+    from lintas.transform import dbt
+
+    print(dbt.generate_docs())
+
+
 def cmd_airflow(args: argparse.Namespace) -> None:
     raise SystemExit(_airflow(args.airflow_args, check=False))
 
@@ -127,12 +133,88 @@ def cmd_demo(args: argparse.Namespace) -> None:
             _airflow(["dags", "test", dag_id], log_file=logs / f"{dag_id}.log")
             print(f"[demo] airflow dags test {dag_id}: success in {time.perf_counter() - step:.0f}s "
                   f"(log: {logs / (dag_id + '.log')})")
+    _demo_failing_batch(url, logs)
     print()
     print(summary.render(url))
     from lintas.report import run_report
 
     print(f"\nAuditors' run report: {run_report.render(url)}")
+    from lintas.transform import dbt
+
+    print(f"Analysts' dbt docs (every mart and column described): {dbt.generate_docs(url)}")
     print(f"\n[demo] finished in {time.perf_counter() - started:.0f}s")
+
+
+BAD_BATCH_KEEPS = 0.6  # the failing-batch demo's DTKS month lost 40% of the register
+
+
+def _next_month(period: str) -> str:
+    year, month = map(int, period.split("-"))
+    return f"{year + month // 12}-{month % 12 + 1:02d}"
+
+
+def _deliver_shrunk_dtks(url: str) -> tuple[Path, bool]:
+    """Dinas Sosial delivers next month's snapshot, but 40% of the register is missing (a truncated export).
+    Written from the latest accepted month; returns (path, whether it was new)."""
+    import csv
+
+    with warehouse.connect(url) as conn:
+        period, ref = conn.execute(
+            "select period, source_ref from audit.load_batch where source = 'dinsos_dtks' and status = 'accepted'"
+            " order by period desc, batch_id desc limit 1").fetchone()
+    outbox = settings.outbox_dir("dinsos")
+    bad_period = _next_month(period)
+    target = outbox / f"DTKS_3573_{bad_period.replace('-', '')}.csv"
+    if target.exists():
+        return target, False
+    source = outbox / ref
+    raw = source.read_bytes()
+    encoding = "utf-8-sig" if raw.startswith(b"\xef\xbb\xbf") else "utf-8"
+    text = raw.decode(encoding)
+    delimiter = ";" if text.split("\n", 1)[0].count(";") > text.split("\n", 1)[0].count("|") else "|"
+    rows = list(csv.reader(text.splitlines(), delimiter=delimiter))
+    header, body = rows[0], rows[1:]
+    column = [h.strip().upper() for h in header].index("PERIODE")
+    kept = body[: int(len(body) * BAD_BATCH_KEEPS)]
+    for row in kept:
+        row[column] = bad_period
+    partial = target.with_name(f".{target.name}.partial")
+    with partial.open("w", encoding=encoding, newline="") as fh:
+        csv.writer(fh, delimiter=delimiter, lineterminator="\r\n").writerows([header, *kept])
+    partial.rename(target)  # the outbox never shows half a file
+    return target, True
+
+
+def _demo_failing_batch(url: str, logs: Path) -> None:
+    """A deliberately bad DTKS month: the raw gate holds it back and the published marts do not change."""
+    from lintas.transform import publish
+
+    print("\n[demo] failing batch: Dinas Sosial delivers a month that lost 40% of the register")
+    before = publish.fingerprint(url)
+    path, new = _deliver_shrunk_dtks(url)
+    print(f"[demo]   delivered {path.name}" + ("" if new else " (already delivered by an earlier demo run)"))
+    step = time.perf_counter()
+    dag_id = "lintas_extract_dinsos_dtks"
+    log_file = logs / f"{dag_id}__failing_batch.log"
+    rc = _airflow(["dags", "test", dag_id], check=False, log_file=log_file)
+    with warehouse.connect(url) as conn:
+        batch = conn.execute(
+            "select batch_id, status, rows_loaded, rejection_reason from audit.load_batch"
+            " where source = 'dinsos_dtks' and source_ref = %s order by batch_id desc limit 1",
+            (path.name,)).fetchone()
+    if batch is None or batch[1] != "rejected":
+        raise SystemExit(f"[demo] the bad batch {path.name} was not held back: {batch and batch[1]}")
+    batch_id, _, rows, reason = batch
+    verdict = "run failed, as it should" if rc != 0 else "run finished (nothing new to gate)"
+    print(f"[demo]   airflow dags test {dag_id}: {verdict} in {time.perf_counter() - step:.0f}s (log: {log_file})")
+    print(f"[demo]   batch {batch_id} ({rows:,} rows) REJECTED and held back from the warehouse: {reason}")
+    print("[demo]   its asset was not updated, so no warehouse build ran for it")
+    after = publish.fingerprint(url)
+    if after != before:
+        raise SystemExit("[demo] the published marts changed although the batch was held back")
+    print(f"[demo]   published marts unchanged: {len(after)} table(s), same row counts and checksums")
+    for table, (count, checksum) in after.items():
+        print(f"[demo]     marts.{table:<40} {count:>8,} rows  md5 {checksum}")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -166,6 +248,9 @@ def main(argv: list[str] | None = None) -> None:
     rep.add_argument("--out", help="output file (default: LINTAS_REPORTS_DIR/index.html)")
     rep.add_argument("--runs", type=int, default=20, help="how many recent Airflow runs to show")
     rep.set_defaults(func=cmd_report)
+
+    sub.add_parser("docs", help="write the analysts' dbt docs (one static HTML page) and print its path"
+                   ).set_defaults(func=cmd_docs)
 
     af = sub.add_parser("airflow", help="run the airflow CLI with this project's environment")
     af.add_argument("airflow_args", nargs=argparse.REMAINDER)

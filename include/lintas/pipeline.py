@@ -6,15 +6,17 @@ Task bodies return small dicts of ids, counts and reasons (they go to XCom): nev
 from __future__ import annotations
 
 import logging
+import uuid
 from collections import Counter
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from lintas import settings, warehouse
 from lintas.extract import dapodik, dtks, izin, umkm
 from lintas.extract.contract import ContractError
 from lintas.load.raw import IngestReport, RunContext, ingest_files, last_watermark, load_delivery, record_rejection
 from lintas.quality import gate
-from lintas.transform import dbt
+from lintas.transform import dbt, publish
 
 log = logging.getLogger(__name__)
 
@@ -168,8 +170,12 @@ def _dbt_step(ctx: RunContext, **selection) -> dict:
 
 
 def build_linkage_input(ctx: RunContext | None = None) -> dict:
-    """Seeds, staging and the unified source records identity resolution reads."""
-    return _dbt_step(ctx or RunContext(), select=dbt.LINKAGE_INPUT)
+    """Seeds (if their files changed), staging and the unified source records identity resolution reads."""
+    ctx = ctx or RunContext()
+    seeded = dbt.load_seeds()
+    if seeded is not None:
+        dbt.record(seeded, dag_id=ctx.dag_id, run_id=ctx.run_id)
+    return _dbt_step(ctx, select=dbt.LINKAGE_INPUT)
 
 
 def link_identities(ctx: RunContext | None = None) -> dict:
@@ -180,14 +186,65 @@ def link_identities(ctx: RunContext | None = None) -> dict:
 
 
 def build_marts(ctx: RunContext | None = None) -> dict:
-    """Everything downstream of linkage: identity-based models, marts and their tests."""
-    return _dbt_step(ctx or RunContext(), exclude=dbt.LINKAGE_INPUT)
+    """Everything downstream of linkage, with dbt's tests, into a fresh build schema (`marts_build`): analysts
+    keep querying the published `marts` until the mart gate has passed and `publish_marts` swaps it in."""
+    ctx = ctx or RunContext()
+    publish.reset_build_schema()
+    try:
+        return _dbt_step(ctx, exclude=dbt.LINKAGE_INPUT)
+    except dbt.DbtFailed as failure:
+        failed = [r["unique_id"] for r in failure.outcome.results if r["status"] in ("error", "fail", "runtime error")]
+        publish.record_held_back(dag_id=ctx.dag_id, run_id=ctx.run_id, failed=failed,
+                                 reason=f"dbt build failed: {', '.join(failed) or 'see the task log'}")
+        raise
+
+
+def gate_marts(ctx: RunContext | None = None) -> dict:
+    """The mart gate: every built mart table against its reviewed suite, as SQL in PostgreSQL. A critical failure
+    (or a mart without a suite) fails the run naming the checks; nothing is published."""
+    ctx = ctx or RunContext()
+    results = gate.run_mart_gate(publish.BUILD_SCHEMA, run_id=ctx.run_id)
+    failed = [r for r in results if not r.passed]
+    if failed:
+        names = [f"{r.gate}: {c.describe()}" for r in failed for c in r.critical_failures]
+        publish.record_held_back(dag_id=ctx.dag_id, run_id=ctx.run_id, failed=[r.gate for r in failed],
+                                 reason="mart gate failed: " + "; ".join(names))
+        raise PipelineFailed("marts held back, analysts keep the last published version: mart gate failed\n"
+                             + "\n".join(r.summary() for r in failed))
+    return {"checked": {r.gate: len(r.checks) for r in results}, "warnings": sum(len(r.warnings) for r in results),
+            "data_docs": str(gate.data_docs_index())}
+
+
+def publish_marts(ctx: RunContext | None = None) -> dict:
+    """Swap the gated build schema into `marts` in one transaction; record the publish event."""
+    ctx = ctx or RunContext()
+    try:
+        return publish.publish(dag_id=ctx.dag_id, run_id=ctx.run_id)
+    except publish.PublishRefused as refused:
+        raise PipelineFailed(f"marts not published: {refused}") from refused
+
+
+def record_history(ctx: RunContext | None = None) -> dict:
+    """dbt snapshots (type-2 history of what was published), taken once the build is published."""
+    ctx = ctx or RunContext()
+    try:
+        outcome = dbt.run(["snapshot"])
+    except dbt.DbtFailed as failure:
+        dbt.record(failure.outcome, dag_id=ctx.dag_id, run_id=ctx.run_id)
+        raise
+    dbt.record(outcome, dag_id=ctx.dag_id, run_id=ctx.run_id)
+    return {"dbt": dict(Counter(r["status"] for r in outcome.results))}
 
 
 def build_warehouse(ctx: RunContext | None = None) -> dict:
-    """The whole build: linkage input, identity resolution, then the rest."""
-    ctx = ctx or RunContext()
-    return {"input": build_linkage_input(ctx), "identity": link_identities(ctx), "marts": build_marts(ctx)}
+    """The whole build: linkage input, identity resolution, the marts into the build schema, the mart gate,
+    the atomic publish, then the history snapshots. Outside Airflow the run gets its own id (the gate's results
+    are found by it)."""
+    if ctx is None or ctx.run_id is None:
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+        ctx = RunContext(ctx.dag_id if ctx else None, f"cli__{stamp}__{uuid.uuid4().hex[:8]}")
+    return {"input": build_linkage_input(ctx), "identity": link_identities(ctx), "marts": build_marts(ctx),
+            "gate": gate_marts(ctx), "publish": publish_marts(ctx), "history": record_history(ctx)}
 
 
 def anything_to_gate(source_name: str, extract_report: dict) -> bool:

@@ -7,7 +7,7 @@ from psycopg import sql
 from lintas import warehouse
 from lintas.quality import gate
 
-LAYERS = ("raw", "staging", "intermediate", "marts", "reference", "quarantine")
+LAYERS = ("raw", "staging", "intermediate", "identity", "marts", "snapshots", "reference", "quarantine")
 
 
 def table_counts(url: str | None = None) -> list[tuple[str, str, int]]:
@@ -38,7 +38,16 @@ def gate_totals(url: str | None = None) -> list[tuple]:
             "select suite, batch_id, count(*) as checks,"
             " count(*) filter (where not success and severity = 'critical') as critical_failed,"
             " count(*) filter (where not success and severity = 'warning') as warnings_failed"
-            " from audit.gate_result group by 1, 2 order by 2"
+            " from audit.gate_result group by suite, batch_id, airflow_run_id"
+            " order by batch_id nulls last, min(validated_at)"
+        ).fetchall()
+
+
+def publish_events(url: str | None = None) -> list[tuple]:
+    with warehouse.connect(url) as conn:
+        return conn.execute(
+            "select airflow_run_id, outcome, published_at, row_count, reason from audit.publish_event"
+            " order by publish_event_id"
         ).fetchall()
 
 
@@ -54,7 +63,12 @@ def render(url: str | None = None) -> str:
     lines += ["", "Gates (audit.gate_result):"]
     for suite, batch_id, checks, critical, warnings in gate_totals(url):
         verdict = "PASSED" if critical == 0 else "FAILED"
-        lines.append(f"  {suite:<28} batch {batch_id:<5} {verdict:<7} {checks} checks, "
+        target = f"batch {batch_id:<5}" if batch_id is not None else "mart build "
+        lines.append(f"  {suite:<36} {target} {verdict:<7} {checks} checks, "
                      f"{critical} critical failed, {warnings} warnings")
+    lines += ["", "Mart publishes (audit.publish_event):"]
+    for run_id, outcome, at, rows, reason in publish_events(url):
+        detail = f"{rows:,} rows" if outcome == "published" else (reason or "")[:100]
+        lines.append(f"  {at:%Y-%m-%d %H:%M:%S} {outcome:<9} {run_id or '-':<44} {detail}")
     lines += ["", f"Data Docs: {gate.data_docs_index()}"]
     return "\n".join(lines)

@@ -34,9 +34,19 @@ def test_extract_then_build_publishes_the_mart(airflow_db, dagbag, warehouse_url
         dbt_results = dict(conn.execute(
             "select unique_id, status from audit.dbt_run_result"
             " where airflow_dag_id = 'lintas_build_warehouse' and airflow_run_id like 'manual__%'").fetchall())
+        published = conn.execute(
+            "select airflow_run_id, outcome, tables from audit.publish_event"
+            " where airflow_dag_id = 'lintas_build_warehouse'").fetchall()
+        schemas = {r[0] for r in conn.execute("select nspname from pg_namespace where nspname like 'marts%'")}
     assert run_id and run_id.startswith("manual__")
     assert dbt_results["model.lintas.mart_dtks_kelurahan_summary"] == "success"
     assert all(status in ("success", "pass") for status in dbt_results.values())
+    assert tasks["gate_marts"] == "success" and tasks["publish"] == "success"
+    assert tasks["record_history"] == "success"
+    [(build_run, outcome, tables)] = published
+    assert build_run.startswith("manual__") and outcome == "published"
+    assert tables["mart_dtks_kelurahan_summary"] == len(mart)
+    assert schemas == {"marts"}, "the build schema was swapped in, the previous version dropped"
 
 
 def test_failing_gate_fails_the_run_and_leaves_the_mart_untouched(airflow_db, dagbag, warehouse_url, outbox):
@@ -58,6 +68,24 @@ def test_failing_gate_fails_the_run_and_leaves_the_mart_untouched(airflow_db, da
     with warehouse.connect(warehouse_url) as conn:
         statuses = conn.execute("select source_ref, status from audit.load_batch order by 1").fetchall()
     assert statuses == [("DTKS_3573_202609.csv", "accepted"), ("DTKS_3573_202610.csv", "rejected")]
+
+
+def test_failing_mart_gate_fails_the_build_and_publishes_nothing(airflow_db, dagbag, warehouse_url, outbox):
+    good_file(outbox, period="2026-09", count=30)
+    assert _run(dagbag, "lintas_extract_dinsos_dtks")[0] == "success"
+    assert _run(dagbag, "lintas_build_warehouse")[0] == "success"
+    before = _mart_snapshot(warehouse_url)
+
+    # a month that passes the raw gate, but whose addresses resolve to no kelurahan of the city
+    write(outbox, "DTKS_3573_202610.csv", [member(i, KELURAHAN="ANTAH BERANTAH") for i in range(30)])
+    assert _run(dagbag, "lintas_extract_dinsos_dtks")[0] == "success"
+    state, tasks = _run(dagbag, "lintas_build_warehouse")
+    assert state == "failed"
+    assert (tasks["build_marts"], tasks["gate_marts"], tasks["publish"]) == ("success", "failed", "upstream_failed")
+    assert _mart_snapshot(warehouse_url) == before
+    with warehouse.connect(warehouse_url) as conn:
+        outcomes = conn.execute("select outcome from audit.publish_event order by publish_event_id").fetchall()
+    assert outcomes == [("published",), ("held_back",)]
 
 
 def test_every_agency_channel_runs_through_airflow(airflow_db, dagbag, warehouse_url, outbox, outbox_for,

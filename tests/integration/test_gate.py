@@ -64,3 +64,36 @@ def test_data_docs_hold_no_personal_data(warehouse_url, outbox):
         assert row["NIK"] not in text
         assert row["NAMA"] not in text
         assert row["ALAMAT"] not in text
+
+
+def test_a_dtks_snapshot_may_not_shrink_more_than_ten_percent(warehouse_url, outbox):
+    """Bound relative to the previous ACCEPTED batch: a rejected batch never becomes the reference."""
+    ctx = RunContext("test_dag", "run-shrink")
+    outcomes = []
+    for period, count in (("2026-08", 50), ("2026-09", 44), ("2026-10", 45)):
+        good_file(outbox, period=period, count=count)
+        report = pipeline.extract_files("dinsos_dtks", ctx)
+        try:
+            outcomes.append(pipeline.gate_source("dinsos_dtks", report, ctx))
+        except pipeline.PipelineFailed as failure:
+            outcomes.append(str(failure))
+    assert outcomes[0]["accepted"] and outcomes[2]["accepted"], "the first batch and a 10% shrink pass"
+    message = outcomes[1]  # 44 of 50 is a 12% shrink
+    assert 'expect_table_row_count_to_be_between "may not shrink more than 10% against the previous accepted' \
+           ' DTKS batch": observed 44 (expected >= 45)' in message
+    with warehouse.connect(warehouse_url) as conn:
+        statuses = conn.execute("select period, status from audit.load_batch order by batch_id").fetchall()
+        recorded = conn.execute(
+            "select success, observed_value, expected from audit.gate_result where description like 'may not shrink%'"
+            " order by batch_id").fetchall()
+    assert statuses == [("2026-08", "accepted"), ("2026-09", "rejected"), ("2026-10", "accepted")]
+    assert recorded == [(True, "50", ">= 0"), (False, "44", ">= 45"), (True, "45", ">= 45")]
+
+
+def test_incremental_and_yearly_sources_have_no_shrink_bound():
+    """Only full snapshots are bounded by the previous batch: a Dapodik or permits pull holds only changes, and
+    each UMKM workbook covers one kecamatan and year, so consecutive batches are not comparable."""
+    for name in ("raw_disdik_peserta_didik", "raw_dpmptsp_izin_usaha", "raw_dpmptsp_izin_usaha_kbli",
+                 "raw_diskopindag_umkm"):
+        assert "previous_accepted_rows" not in gate.suite_path(name).read_text(encoding="utf-8"), name
+    assert "previous_accepted_rows * 0.9" in gate.suite_path("raw_dinsos_dtks").read_text(encoding="utf-8")

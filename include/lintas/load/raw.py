@@ -111,6 +111,8 @@ def load_delivery(conn: psycopg.Connection, delivery: Delivery, table: str, ctx:
         log.info("%s: all %d row(s) were stored by earlier batches; nothing new", delivery.source_ref,
                  len(delivery.rows))
         return None
+    # the gate and the staging views plan their queries on these statistics; autovacuum may be hours late
+    conn.execute(sql.SQL("analyze {}").format(sql.Identifier(*table.split("."))))
     log.info(
         "loaded %s batch %s: %d rows stored, %d already held, %d quarantined, %d extra column(s)",
         delivery.source_ref, batch_id, stored, duplicates, len(errors), len(delivery.extra_columns),

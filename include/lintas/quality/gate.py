@@ -1,8 +1,15 @@
-"""Run a reviewed GX suite against one raw batch inside PostgreSQL and record the verdict.
+"""Run reviewed GX suites inside PostgreSQL and record the verdict: on each raw batch (the raw gates) and on
+every freshly built mart table before it is published (the mart gate).
 
-The reviewed suites and checkpoint definitions live in `expectations/` (source). GX's own project, with its
-validation history and Data Docs, is build output under LINTAS_HOME/gx. Expectations run as SQL in the warehouse;
-result formats never carry row values, so neither the audit tables nor Data Docs hold personal data.
+The reviewed suites and checkpoint definitions live in `expectations/` (source; see its README). GX's own
+project, with its validation history and Data Docs, is build output under LINTAS_HOME/gx. Expectations run as
+SQL in the warehouse; result formats never carry row values, so neither the audit tables nor Data Docs hold
+personal data.
+
+Suite parameters: a raw suite may bound a batch by the source's previous accepted batch, e.g.
+`"min_value": {"$PARAMETER": "previous_accepted_rows * 0.9"}` (may not shrink more than 10%). The gate fills
+`previous_accepted_rows` (rows loaded by the latest accepted batch of the same source before this one, 0 if none)
+with one SQL query; GX evaluates the bound and counts the batch's rows in PostgreSQL.
 """
 
 from __future__ import annotations
@@ -40,14 +47,18 @@ class CheckResult:
     unexpected_count: int | None
     unexpected_percent: float | None
     observed_value: str | None
+    expected: str | None = None  # the bound checked, where there is one (e.g. ">= 1080")
+    description: str | None = None  # the reviewer's name for the check (custom SQL checks have no column)
 
     def describe(self) -> str:
-        where = f"({self.column})" if self.column else ""
+        where = f"({self.column})" if self.column else (f' "{self.description}"' if self.description else "")
         detail = ""
         if self.unexpected_percent is not None:
             detail = f": {self.unexpected_count} of {self.element_count} unexpected ({self.unexpected_percent:.2f}%)"
         elif self.observed_value is not None:
             detail = f": observed {self.observed_value}"
+        if self.expected is not None:
+            detail += f" (expected {self.expected})"
         return f"{self.expectation}{where}{detail}"
 
 
@@ -71,7 +82,8 @@ class GateResult:
 
     def summary(self) -> str:
         verdict = "PASSED" if self.passed else "FAILED"
-        lines = [f"gate {self.gate} batch {self.batch_id}: {verdict} "
+        target = f" batch {self.batch_id}" if self.batch_id is not None else ""
+        lines = [f"gate {self.gate}{target}: {verdict} "
                  f"({len(self.checks)} checks, {len(self.critical_failures)} critical failures, "
                  f"{len(self.warnings)} warnings)"]
         lines += [f"  critical: {c.describe()}" for c in self.critical_failures]
@@ -89,6 +101,12 @@ class Checkpoint:
     batch_column: str | None = None
 
     @classmethod
+    def for_mart(cls, table: str, schema: str) -> Checkpoint:
+        """Marts need no checkpoint file: one suite per table, `marts_<table>`, run on the whole table."""
+        name = mart_suite(table)
+        return cls(name=name, suite=name, relation=f"{schema}.{table}")
+
+    @classmethod
     def load(cls, name: str) -> Checkpoint:
         path = settings.expectations_dir() / "checkpoints" / f"{name}.yml"
         spec = yaml.safe_load(path.read_text(encoding="utf-8"))
@@ -101,6 +119,13 @@ class Checkpoint:
         if self.batch_column is None:
             return base
         return f'{base} where "{self.batch_column}" = {int(batch_id)}'
+
+
+MART_SUITE_PREFIX = "marts_"
+
+
+def mart_suite(table: str) -> str:
+    return MART_SUITE_PREFIX + table
 
 
 def suite_path(name: str) -> Path:
@@ -129,6 +154,8 @@ def _as_check(result) -> CheckResult:
     config = result.expectation_config
     body = result.result or {}
     observed = body.get("observed_value")
+    bounds = [f"{op} {config.kwargs[key]}" for key, op in (("min_value", ">="), ("max_value", "<="))
+              if config.kwargs.get(key) is not None]
     return CheckResult(
         expectation=config.type,
         column=config.kwargs.get("column"),
@@ -138,16 +165,47 @@ def _as_check(result) -> CheckResult:
         unexpected_count=body.get("unexpected_count"),
         unexpected_percent=body.get("unexpected_percent"),
         observed_value=None if observed is None else str(observed),
+        expected=" and ".join(bounds) or None,
+        description=getattr(config, "description", None),
     )
 
 
 def run_gate(name: str, batch_id: int | None, *, url: str | None = None, run_id: str | None = None) -> GateResult:
-    """Validate one batch against the checkpoint's suite, record every check in audit.gate_result,
+    """Validate one raw batch against the checkpoint's suite, record every check in audit.gate_result,
     build Data Docs. Returns the result; does not raise on failure (see `enforce`)."""
+    url = url or warehouse.warehouse_url()
+    parameters = {"previous_accepted_rows": previous_accepted_rows(batch_id, url)} if batch_id is not None else {}
+    return run_checkpoint(Checkpoint.load(name), batch_id, url=url, run_id=run_id, parameters=parameters)
+
+
+def previous_accepted_rows(batch_id: int, url: str | None = None) -> int:
+    """Rows loaded by the latest accepted batch of the same source before this one (0 if there is none)."""
+    with warehouse.connect(url) as conn:
+        row = conn.execute(
+            """
+            select previous.rows_loaded
+            from audit.load_batch current
+            join audit.load_batch previous
+              on previous.source = current.source and previous.status = 'accepted'
+             and previous.batch_id < current.batch_id
+            where current.batch_id = %s
+            order by previous.batch_id desc
+            limit 1
+            """,
+            (batch_id,),
+        ).fetchone()
+    return int(row[0]) if row else 0
+
+
+def run_checkpoint(checkpoint: Checkpoint, batch_id: int | None, *, url: str | None = None,
+                   run_id: str | None = None, parameters: dict | None = None,
+                   update_data_docs: bool = True) -> GateResult:
+    """Run one checkpoint's suite as SQL in the warehouse, record every check, build Data Docs (unless the caller
+    builds them once after a series of checkpoints: each build renders the whole site)."""
     import great_expectations as gx
 
     url = url or warehouse.warehouse_url()
-    checkpoint = Checkpoint.load(name)
+    name = checkpoint.name
     suite_json = json.loads(suite_path(checkpoint.suite).read_text(encoding="utf-8"))
     os.environ[_URL_ENV] = warehouse.sqlalchemy_url(url)
     gx_root().mkdir(parents=True, exist_ok=True)
@@ -171,12 +229,13 @@ def run_gate(name: str, batch_id: int | None, *, url: str | None = None, run_id:
             gx.Checkpoint(
                 name=name,
                 validation_definitions=[definition],
-                actions=[gx.checkpoint.UpdateDataDocsAction(name="update_data_docs")],
+                actions=[gx.checkpoint.UpdateDataDocsAction(name="update_data_docs")] if update_data_docs else [],
                 result_format=RESULT_FORMAT,
             )
         )
         run_name = f"{run_id or 'manual'}__batch_{batch_id}"
-        outcome = gx_checkpoint.run(run_id=gx.RunIdentifier(run_name=run_name))
+        outcome = gx_checkpoint.run(run_id=gx.RunIdentifier(run_name=run_name),
+                                    expectation_parameters=parameters or None)
 
     result = GateResult(gate=name, batch_id=batch_id)
     for validation in outcome.run_results.values():
@@ -192,12 +251,12 @@ def _record(url: str, result: GateResult, *, suite: str, run_id: str | None) -> 
             """
             insert into audit.gate_result
                 (batch_id, suite, expectation, column_name, severity, success, element_count,
-                 unexpected_count, unexpected_percent, observed_value, airflow_run_id)
-            values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
+                 unexpected_count, unexpected_percent, observed_value, airflow_run_id, expected, description)
+            values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
             """,
             [
                 (result.batch_id, suite, c.expectation, c.column, c.severity, c.success, c.element_count,
-                 c.unexpected_count, c.unexpected_percent, c.observed_value, run_id)
+                 c.unexpected_count, c.unexpected_percent, c.observed_value, run_id, c.expected, c.description)
                 for c in result.checks
             ],
         )
@@ -212,6 +271,47 @@ def _record(url: str, result: GateResult, *, suite: str, run_id: str | None) -> 
                     result.batch_id,
                 ),
             )
+
+
+def run_mart_gate(schema: str, *, url: str | None = None, run_id: str | None = None) -> list[GateResult]:
+    """Check every table dbt built into the build schema against its suite `marts_<table>`.
+
+    Generic on purpose: a mart without a reviewed suite fails (a new mart cannot reach analysts unchecked), and
+    so does a suite whose mart was not built (a published mart would silently vanish). Both are recorded in
+    audit.gate_result like any other check. Returns one result per table or suite; does not raise."""
+    url = url or warehouse.warehouse_url()
+    with warehouse.connect(url) as conn:
+        tables = [r[0] for r in conn.execute(
+            "select c.relname from pg_class c join pg_namespace n on n.oid = c.relnamespace"
+            " where n.nspname = %s and c.relkind in ('r', 'p') order by 1", (schema,))]
+    suites = sorted(p.stem for p in (settings.expectations_dir() / "suites").glob(f"{MART_SUITE_PREFIX}*.json"))
+    results = []
+    for table in tables:
+        if mart_suite(table) in suites:
+            results.append(run_checkpoint(Checkpoint.for_mart(table, schema), None, url=url, run_id=run_id,
+                                          update_data_docs=False))
+        else:
+            results.append(_structural_failure(
+                url, mart_suite(table), run_id, "lintas_mart_has_reviewed_suite",
+                f"no suite expectations/suites/{mart_suite(table)}.json for this mart"))
+    built = {mart_suite(t) for t in tables}
+    for suite in suites:
+        if suite not in built:
+            results.append(_structural_failure(
+                url, suite, run_id, "lintas_suite_has_built_mart",
+                f"the build has no table {suite.removeprefix(MART_SUITE_PREFIX)} for this suite"))
+    with fasteners.InterProcessLock(str(gx_root() / ".lock")):
+        _context().build_data_docs()  # once for all marts
+    return results
+
+
+def _structural_failure(url: str, suite: str, run_id: str | None, check: str, description: str) -> GateResult:
+    result = GateResult(gate=suite, batch_id=None, checks=[CheckResult(
+        expectation=check, column=None, severity="critical", success=False, element_count=None,
+        unexpected_count=None, unexpected_percent=None, observed_value=None, description=description)])
+    _record(url, result, suite=suite, run_id=run_id)
+    log.error(result.summary())
+    return result
 
 
 def pending_batches(source: str, url: str | None = None) -> list[int]:

@@ -1,7 +1,8 @@
 """The auditors' run report: one static, self-contained HTML file built from the audit tables only.
 
 What arrived (audit.load_batch), what was checked and what failed (audit.gate_result), what was held back
-(quarantine.row_error, counted per field and rule), what the warehouse build did (audit.dbt_run_result), trends
+(quarantine.row_error, counted per field and rule), what the warehouse build did (audit.dbt_run_result), whether
+its marts passed the mart gate and were published to analysts (audit.publish_event), trends
 per source as inline SVG charts, a reconciliation table and a link to the GX Data Docs. Inline CSS, no JavaScript,
 nothing fetched: it opens in any browser, from a file share or an e-mail attachment.
 
@@ -65,6 +66,8 @@ class Check:
     unexpected_percent: float | None
     observed_value: str | None
     run_id: str | None
+    expected: str | None = None
+    description: str | None = None
 
 
 @dataclass
@@ -160,12 +163,29 @@ class SourceVerdict:
 
 
 @dataclass
+class Publish:
+    """One attempt to publish a build's marts: published, or held back by a dbt test or the mart gate."""
+
+    dag_id: str | None
+    run_id: str | None
+    at: datetime
+    outcome: str
+    tables: dict
+    row_count: int | None
+    swap_seconds: float | None
+    reason: str | None
+    mart_checks: int = 0
+    failed_checks: list[tuple[str, Check]] = field(default_factory=list)  # (suite, check) of the mart gate
+
+
+@dataclass
 class ReportData:
     runs: list[Run]
     latest: list[SourceVerdict]
     latest_build: DbtInvocation | None
     trends: dict[str, list[TrendPoint]]
     nik_thresholds: dict[str, float]
+    publishes: list[Publish] = field(default_factory=list)
 
 
 _BATCH_COLUMNS = (
@@ -191,7 +211,8 @@ def _attach_details(conn, batches: list[Batch]) -> None:
     checks = conn.execute(
         """
         select g.batch_id, g.expectation, g.column_name, g.severity, g.success, g.element_count,
-               g.unexpected_count, g.unexpected_percent, g.observed_value, g.airflow_run_id
+               g.unexpected_count, g.unexpected_percent, g.observed_value, g.airflow_run_id, g.expected,
+               g.description
         from (
             select *, max(validated_at) over (partition by batch_id) as latest
             from audit.gate_result where batch_id = any(%s)
@@ -327,13 +348,43 @@ def collect(url: str | None = None, runs: int = 20) -> ReportData:
             trends.setdefault(source, []).append(TrendPoint(
                 batch_id, ref, status, loaded, None if valid is None else float(valid), checked, unexpected))
 
+        publishes = _publishes_of(conn, runs)
+
     grouped = {(r[0], r[1]): Run(r[0], r[1], r[2]) for r in run_rows}
     for b in batches:
         grouped[(b.dag_id, b.run_id)].batches.append(b)
     for inv in invocations:
         grouped[(inv.dag_id, inv.run_id)].dbt.append(inv)
     return ReportData(runs=list(grouped.values()), latest=latest, latest_build=latest_build, trends=trends,
-                      nik_thresholds=_nik_thresholds())
+                      nik_thresholds=_nik_thresholds(), publishes=publishes)
+
+
+def _publishes_of(conn, limit: int) -> list[Publish]:
+    """The latest publish attempts, each with its run's mart gate checks (failed ones in full)."""
+    publishes = [Publish(*row[:4], row[4] or {}, row[5], None if row[6] is None else float(row[6]), row[7])
+                 for row in conn.execute(
+                     "select airflow_dag_id, airflow_run_id, published_at, outcome, tables, row_count, swap_seconds,"
+                     " reason from audit.publish_event order by publish_event_id desc limit %s", (limit,))]
+    run_ids = sorted({p.run_id for p in publishes if p.run_id})
+    checks = conn.execute(
+        """
+        select airflow_run_id, suite, expectation, column_name, severity, success, element_count, unexpected_count,
+               unexpected_percent, observed_value, expected, description
+        from audit.gate_result where batch_id is null and airflow_run_id = any(%s)
+        order by gate_result_id
+        """,
+        (run_ids,),
+    ).fetchall()
+    for p in publishes:
+        of_run = [c for c in checks if c[0] == p.run_id]
+        p.mart_checks = len(of_run)
+        for run_id, suite, exp, column, severity, success, elements, unexpected, percent, observed, expected, \
+                description in of_run:
+            if not success:
+                p.failed_checks.append((suite, Check(exp, column, severity, success, elements, unexpected,
+                                                     None if percent is None else float(percent), observed, run_id,
+                                                     expected, description)))
+    return publishes
 
 
 # --------------------------------------------------------------------------------------------------- formatting
@@ -557,6 +608,7 @@ footer { color: #57606a; font-size: 12px; padding: 0 32px 24px; }
 def _header(data: ReportData, warehouse_label: str, generated_at: datetime) -> str:
     problems = [v for v in data.latest if v.verdict[1] in ("bad", "pending")]
     build_failed = data.latest_build is not None and data.latest_build.failed > 0
+    build_failed = build_failed or bool(data.publishes and data.publishes[0].outcome != "published")
     if not data.latest and data.latest_build is None:
         overall = _badge("NO RUNS RECORDED", "pending")
     elif problems or build_failed:
@@ -567,7 +619,8 @@ def _header(data: ReportData, warehouse_label: str, generated_at: datetime) -> s
         "<header><h1>Lintas: data-quality run report</h1>"
         f"<p>Generated {e(_ts(generated_at))} · warehouse <code>{e(warehouse_label)}</code></p>"
         f"<p>Overall, latest run per source: {overall}</p></header>"
-        '<nav><a href="#verdicts">Latest verdicts</a><a href="#trends">Trends</a><a href="#runs">Runs</a>'
+        '<nav><a href="#verdicts">Latest verdicts</a><a href="#publishes">Mart publishes</a>'
+        '<a href="#trends">Trends</a><a href="#runs">Runs</a>'
         '<a href="#reconciliation">Reconciliation</a><a href="#data-docs">Data Docs</a></nav>'
     )
 
@@ -585,9 +638,62 @@ def _verdicts(data: ReportData) -> str:
         detail = ", ".join(f"{n} {s}" for s, n in sorted(b.counts.items())) + f" ({b.invocation_id})"
         rows.append(['<span>warehouse build (dbt)</span>', _run_label(b.dag_id, b.run_id), e(_ts(b.started)),
                      _badge(*label), e(detail)])
+    if data.publishes:
+        p = data.publishes[0]
+        rows.append(['<span>marts published to analysts</span>', _run_label(p.dag_id, p.run_id), e(_ts(p.at)),
+                     _publish_badge(p), e(_publish_detail(p))])
     body = _table(["Source", "Latest run (DAG / run id)", "Started", "Verdict", "Detail"], rows) if rows else (
         '<p class="muted">No deliveries or warehouse builds recorded yet.</p>')
     return f'<section id="verdicts"><h2>Latest verdict per source</h2>{body}</section>'
+
+
+def _publish_badge(p: Publish) -> str:
+    return _badge("PUBLISHED", "ok") if p.outcome == "published" else _badge("HELD BACK", "bad")
+
+
+def _publish_detail(p: Publish) -> str:
+    if p.outcome == "published":
+        return (f"{len(p.tables)} mart table(s), {_n(p.row_count)} rows; {p.mart_checks} mart gate checks; "
+                f"swap {p.swap_seconds if p.swap_seconds is not None else '—'}s")
+    return "analysts keep the last published marts: " + (p.reason or "")
+
+
+def _publishes(data: ReportData) -> str:
+    parts = ['<section id="publishes"><h2>Mart publishes (write, audit, publish)</h2>',
+             "<p>Each build writes the marts into <code>marts_build</code>; the mart gate checks every table against "
+             "its reviewed suite; only then is the build swapped into <code>marts</code> in one transaction. A "
+             "failed dbt test or mart gate holds the whole build back and analysts keep the last published "
+             "version.</p>"]
+    if not data.publishes:
+        parts.append('<p class="muted">No publish recorded yet.</p></section>')
+        return "".join(parts)
+    rows = [[_run_label(p.dag_id, p.run_id), e(_ts(p.at)), _publish_badge(p), e(_publish_detail(p))]
+            for p in data.publishes]
+    parts.append(_table(["Build run (DAG / run id)", "At", "Outcome", "Detail"], rows, "publishes"))
+    for p in data.publishes:
+        if p.outcome == "published" and p.tables:
+            rows = [[f"<code>{e(t)}</code>", e(_n(n))] for t, n in sorted(p.tables.items())
+                    if isinstance(n, int)]
+            parts.append(f"<h4>Published by {_run_label(p.dag_id, p.run_id)}</h4>"
+                         + _table(["Mart table", "Rows#"], rows, "published"))
+            break  # the version analysts see now
+    for p in data.publishes:
+        if p.failed_checks:
+            rows = [[f"<code>{e(suite)}</code>", _check_name(c),
+                     _badge(c.severity, "bad" if c.severity == "critical" else "warn"), _observed(c.observed_value),
+                     e(c.expected or "—")]
+                    for suite, c in p.failed_checks]
+            parts.append(f"<h4>Mart gate checks that failed in {_run_label(p.dag_id, p.run_id)}</h4>"
+                         + _table(["Suite", "Check", "Severity", "Observed#", "Expected"], rows, "failed"))
+    parts.append("</section>")
+    return "".join(parts)
+
+
+def _check_name(c: Check) -> str:
+    name = f"<code>{e(c.expectation)}</code>"
+    if c.column:
+        return f"{name} <code>{e(c.column)}</code>"
+    return name + (f' <span class="muted">{e(c.description)}</span>' if c.description else "")
 
 
 def _trends(data: ReportData) -> str:
@@ -620,12 +726,14 @@ def _batch_detail(b: Batch, run_id: str | None) -> str:
         parts.append(f"<p>Checked: {len(b.checks)} expectations ({e(per_severity)}); "
                      f"{len(b.checks) - len(b.failed_checks)} passed; failed: {e(failed_text)}{elsewhere}.</p>")
         if b.failed_checks:
-            rows = [[f"<code>{e(c.expectation)}</code>", f"<code>{e(c.column)}</code>" if c.column else "—",
+            rows = [[_check_name(c) if not c.column else f"<code>{e(c.expectation)}</code>",
+                     f"<code>{e(c.column)}</code>" if c.column else "—",
                      _badge(c.severity, "bad" if c.severity == "critical" else "warn"), e(_n(c.element_count)),
-                     e(_n(c.unexpected_count)), e(_pct(c.unexpected_percent)), _observed(c.observed_value)]
+                     e(_n(c.unexpected_count)), e(_pct(c.unexpected_percent)), _observed(c.observed_value),
+                     e(c.expected or "—")]
                     for c in b.failed_checks]
             parts.append(_table(["Failed expectation", "Column", "Severity", "Rows checked#", "Unexpected#",
-                                 "Unexpected %#", "Observed value#"], rows, "failed"))
+                                 "Unexpected %#", "Observed value#", "Expected"], rows, "failed"))
     elif b.status == "rejected":
         parts.append('<p>Not checked: the delivery broke the contract and was rejected before loading.</p>')
     else:
@@ -730,14 +838,15 @@ def to_html(data: ReportData, *, out: Path, warehouse_label: str, generated_at: 
         + _header(data, warehouse_label, generated_at)
         + "<main>"
         + _verdicts(data)
+        + _publishes(data)
         + _trends(data)
         + _runs(data, runs)
         + _reconciliation(data)
         + _data_docs(out)
         + "</main>"
-        "<footer><p>Built from audit.load_batch, audit.gate_result, quarantine.row_error (counts only) and "
-        "audit.dbt_run_result. It holds counts, rates, statuses and names of files, columns, rules and dbt "
-        "nodes: no NIK, name, birth date, address or any other row value.</p></footer>"
+        "<footer><p>Built from audit.load_batch, audit.gate_result, quarantine.row_error (counts only), "
+        "audit.dbt_run_result and audit.publish_event. It holds counts, rates, statuses and names of files, "
+        "columns, rules and dbt nodes: no NIK, name, birth date, address or any other row value.</p></footer>"
         "</body></html>\n"
     )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -12,7 +13,10 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from psycopg import sql as psycopg_sql
+
 from lintas import settings, warehouse
+from lintas.transform import publish
 
 log = logging.getLogger(__name__)
 
@@ -53,14 +57,16 @@ def dbt_environment(url: str | None = None) -> dict[str, str]:
         "DBT_USE_COLORS": "false",
         "DBT_LOG_PATH": str(settings.lintas_home() / "dbt" / "logs"),
         "DBT_TARGET_PATH": str(settings.lintas_home() / "dbt" / "target"),
+        # marts are written to the build schema; lintas.transform.publish swaps it into `marts` once gated
+        "LINTAS_MARTS_BUILD_SCHEMA": publish.BUILD_SCHEMA,
     })
     return env
 
 
-def run(args: list[str], url: str | None = None) -> DbtOutcome:
+def run(args: list[str], url: str | None = None, *, extra_env: dict[str, str] | None = None) -> DbtOutcome:
     """Run `dbt <args>`; raise DbtFailed naming the failed nodes (not their data) on a non-zero exit."""
     command = [dbt_executable(), *args]
-    env = dbt_environment(url)
+    env = dbt_environment(url) | (extra_env or {})
     log.info("running %s", " ".join(command))
     started = time.time()
     proc = subprocess.run(command, cwd=settings.dbt_project_dir(), env=env, capture_output=True, text=True)
@@ -98,14 +104,46 @@ def _outcome(command: list[str], path: Path, *, started: float) -> DbtOutcome:
 LINKAGE_INPUT = "+int_identity__source_records"
 
 
+# Reference data changes a few times a year; reloading it made up most of a small build. Seeds are loaded by
+# `load_seeds` when their files change, unit tests run in CI (tests/integration/test_marts.py), snapshots after
+# the publish: none of them belongs in every warehouse build.
+NOT_IN_BUILDS = "resource_type:seed resource_type:unit_test resource_type:snapshot"
+
+
 def build(url: str | None = None, *, select: str | None = None, exclude: str | None = None) -> DbtOutcome:
-    """Seeds, models and their tests, in dependency order (optionally a selection of them)."""
-    args = ["build", "--fail-fast"]
+    """Models and their data tests, in dependency order (optionally a selection of them)."""
+    args = ["build", "--fail-fast", "--exclude", f"{exclude or ''} {NOT_IN_BUILDS}".strip()]
     if select:
         args += ["--select", select]
-    if exclude:
-        args += ["--exclude", exclude]
     return run(args, url)
+
+
+def seeds_fingerprint() -> str:
+    """Hash of every seed file and of the project file (which types the seeds' columns)."""
+    project = settings.dbt_project_dir()
+    digest = hashlib.sha256((project / "dbt_project.yml").read_bytes())
+    for path in sorted((project / "seeds").rglob("*.csv")):
+        digest.update(path.relative_to(project).as_posix().encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def load_seeds(url: str | None = None) -> DbtOutcome | None:
+    """`dbt seed` when the seed files differ from what the warehouse holds (or a seed table is missing); the
+    fingerprint of what was loaded is kept as the comment of schema `reference`. Returns None if nothing to do."""
+    expected = f"lintas seeds {seeds_fingerprint()}"
+    seed_count = len(list((settings.dbt_project_dir() / "seeds").rglob("*.csv")))
+    with warehouse.connect(url) as conn:
+        held = conn.execute(
+            "select obj_description(n.oid, 'pg_namespace'), count(c.oid) from pg_namespace n"
+            " left join pg_class c on c.relnamespace = n.oid and c.relkind = 'r'"
+            " where n.nspname = 'reference' group by n.oid").fetchone()
+    if held is not None and held == (expected, seed_count):
+        return None
+    outcome = run(["seed", "--full-refresh"], url)
+    with warehouse.connect(url) as conn:
+        conn.execute(psycopg_sql.SQL("comment on schema reference is {}").format(psycopg_sql.Literal(expected)))
+    return outcome
 
 
 def record(outcome: DbtOutcome, *, dag_id: str | None, run_id: str | None, url: str | None = None) -> None:
@@ -126,3 +164,15 @@ def record(outcome: DbtOutcome, *, dag_id: str | None, run_id: str | None, url: 
                 for r in outcome.results
             ],
         )
+
+
+def generate_docs(url: str | None = None) -> Path:
+    """The analysts' dbt docs as one self-contained HTML page (descriptions, lineage, column types of the published
+    marts; the catalog holds no row values). Returns its path."""
+    # describe what analysts query: the published `marts`, not the (by then removed) build schema
+    run(["docs", "generate", "--static"], url, extra_env={"LINTAS_MARTS_BUILD_SCHEMA": "marts"})
+    page = Path(dbt_environment(url)["DBT_TARGET_PATH"]) / "static_index.html"
+    target = settings.lintas_home() / "dbt" / "docs" / "index.html"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(page, target)
+    return target
