@@ -1,3 +1,9 @@
+{{ config(
+    materialized='table',
+    post_hook='analyze {{ this }}',
+    indexes=[{'columns': ['record_key'], 'unique': True}],
+) }}
+
 -- Every person-bearing record of every agency in one shape, the input of identity resolution (linkage).
 -- One row per source record: a DTKS register member (latest snapshot they appear in), a student, a UMKM owner
 -- row, a permit's responsible person (perseorangan, or a badan usaha that names a NIK).
@@ -26,7 +32,8 @@ dtks as (
         rw,
         kelurahan,
         kecamatan,
-        null::text as kode_wilayah
+        null::text as kode_wilayah,
+        to_date(periode, 'YYYY-MM') as observed_on
     from dtks_latest
     where recency = 1
 ),
@@ -47,7 +54,8 @@ students as (
         rw,
         kelurahan,
         kecamatan,
-        null::text as kode_wilayah
+        null::text as kode_wilayah,
+        updated_at::date as observed_on
     from {{ ref('stg_disdik__students') }}
 ),
 
@@ -67,7 +75,8 @@ umkm_owners as (
         rw,
         kelurahan,
         kecamatan,
-        null::text as kode_wilayah
+        null::text as kode_wilayah,
+        to_date(tahun, 'YYYY') as observed_on
     from {{ ref('stg_diskopindag__umkm_owners') }}
 ),
 
@@ -87,7 +96,8 @@ permit_holders as (
         rw,
         kelurahan,
         null::text as kecamatan,
-        kode_wilayah
+        kode_wilayah,
+        updated_at::date as observed_on
     from {{ ref('stg_dpmptsp__permits') }}
     where jenis_pelaku_usaha = '02' or nik_penanggung_jawab is not null
 )

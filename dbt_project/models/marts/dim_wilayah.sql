@@ -1,0 +1,36 @@
+-- Kota Malang's administrative regions, province down to kelurahan, Kemendagri and BPS codes side by side.
+with
+
+wilayah as (
+    select * from {{ ref('kode_wilayah_kota_malang_3573') }}
+),
+
+crosswalk as (
+    select * from {{ ref('crosswalk_kemendagri_bps_kota_malang') }}
+)
+
+select
+    wilayah.kode as kode_wilayah,
+    wilayah.kode_tanpa_titik,
+    wilayah.level,
+    wilayah.jenis,
+    wilayah.nama,
+    wilayah.kode_induk,
+    -- province and kab/kota codes are the same in both systems; below that BPS numbers differ
+    coalesce(crosswalk.kode_bps, case when wilayah.level <= 2 then wilayah.kode_tanpa_titik end) as kode_bps,
+    coalesce(crosswalk.nama_bps, case when wilayah.level <= 2 then upper(wilayah.nama) end) as nama_bps,
+    provinsi.kode as kode_provinsi,
+    provinsi.nama as nama_provinsi,
+    kota.kode as kode_kabkota,
+    kota.nama as nama_kabkota,
+    kecamatan.kode as kode_kecamatan,
+    kecamatan.nama as nama_kecamatan,
+    kelurahan.kode as kode_kelurahan,
+    kelurahan.nama as nama_kelurahan
+from wilayah
+left join crosswalk on wilayah.kode = crosswalk.kode_kemendagri
+left join wilayah as provinsi on provinsi.level = 1 and left(wilayah.kode, 2) = provinsi.kode
+left join wilayah as kota on kota.level = 2 and wilayah.level >= 2 and left(wilayah.kode, 5) = kota.kode
+left join wilayah as kecamatan
+    on kecamatan.level = 3 and wilayah.level >= 3 and left(wilayah.kode, 8) = kecamatan.kode
+left join wilayah as kelurahan on kelurahan.level = 4 and wilayah.level = 4 and wilayah.kode = kelurahan.kode
