@@ -78,15 +78,15 @@ def _student(i: int, key: str, kip: bool) -> dict:
 
 
 @pytest.fixture(scope="module")
-def town(postgres_server_url, tmp_path_factory):
+def town(postgres_server_url, template_database, tmp_path_factory):
     """Deliver every agency's data, gate it, build the warehouse once for the module; yields the warehouse URL."""
-    from tests.conftest import _fresh_database
+    from tests.conftest import fresh_database
 
     folder = tmp_path_factory.mktemp("town")
     outbox, umkm_outbox = folder / "outbox" / "dinsos", folder / "outbox" / "diskopindag"
     outbox.mkdir(parents=True)
     umkm_outbox.mkdir(parents=True)
-    url = _fresh_database(postgres_server_url)
+    url = fresh_database(postgres_server_url, template_database)
     with pytest.MonkeyPatch.context() as env:
         env.setenv("WAREHOUSE_URL", url)
         env.setenv("LINTAS_OUTBOX_DINSOS", str(outbox))
