@@ -24,6 +24,8 @@ from concurrent.futures import ProcessPoolExecutor
 from itertools import combinations_with_replacement
 from pathlib import Path
 
+import pandas as pd
+
 from lintas import pipeline, warehouse
 from lintas.identity import linkage, nik
 from lintas.load.raw import RunContext
@@ -93,11 +95,20 @@ def score(predicted: dict[str, object], true: dict[str, int]) -> dict[tuple[str,
     return out
 
 
+def link_measured(url: str) -> tuple[dict, float]:
+    """`linkage.link` and the peak resident memory of the process running it, in MB. Run in a child process:
+    the peak of RUSAGE_CHILDREN would be that of the largest child so far, dbt's subprocess included."""
+    summary = linkage.link(url, run_id="bench")
+    return summary, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--scale", default="small")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--train", action="store_true", help="re-estimate and save the model on this data first")
+    parser.add_argument("--dump", type=Path, help="also save the linkage input and the truth here (pickle, for"
+                        " bench/diagnose_linkage.py); it holds personal data: a private folder only")
     args = parser.parse_args()
     server = os.environ.get("WAREHOUSE_SERVER", "postgresql://postgres@127.0.0.1:5432/postgres")
     url = warehouse.with_database(server, f"lintas_bench_{uuid.uuid4().hex[:8]}")
@@ -116,6 +127,10 @@ def main() -> None:
             load_everything(out)
             print(f"scale={args.scale} residents={len(pop.persons):,}: load + gates + dbt "
                   f"{time.perf_counter() - started:.0f}s")
+            if args.dump:
+                args.dump.mkdir(parents=True, exist_ok=True)
+                linkage.read_source_records(url).to_pickle(args.dump / "records.pkl")
+                pd.Series(true).to_pickle(args.dump / "truth.pkl")
             if args.train:
                 started = time.perf_counter()
                 linkage.train(linkage.prepare(linkage.read_source_records(url)))
@@ -123,9 +138,8 @@ def main() -> None:
             started = time.perf_counter()
             # in a child process, so its peak memory is measured alone; exceptions come back to here
             with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
-                summary = pool.submit(linkage.link, url, run_id="bench").result()
+                summary, peak_mb = pool.submit(link_measured, url).result()
             seconds = time.perf_counter() - started
-            peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
             with warehouse.connect(url) as conn:
                 predicted = dict(conn.execute("select record_key, person_id from identity.person_record"))
                 raw_nik = dict(conn.execute(
@@ -133,6 +147,7 @@ def main() -> None:
         finally:
             warehouse.drop_database(url)
     baseline = {k: (nik.clean(v) or f"none:{k}") for k, v in raw_nik.items()}
+    print(f"machine: {os.cpu_count()} cores, load average over the last 15 min {os.getloadavg()[2]:.1f}")
     print(f"linkage: {summary['records']:,} records -> {summary['persons']:,} persons, "
           f"{seconds:.1f}s, peak {peak_mb:,.0f} MB (child process), review pairs {summary['review_pairs']:,}")
     print("  seconds per phase: " + ", ".join(f"{k} {v}" for k, v in summary["phases"].items()))
@@ -147,7 +162,9 @@ def main() -> None:
     cross = [k for k in ours if k[0] != k[1]]
     for label, table in (("ours", ours), ("exact NIK", base)):
         tp, n_true, n_pred = (sum(table[k][i] for k in cross) for i in (4, 3, 5))
-        print(f"cross-agency pairs ({label}): precision {tp / max(n_pred, 1):.4f}, recall {tp / max(n_true, 1):.4f}")
+        precision, recall = tp / max(n_pred, 1), tp / max(n_true, 1)
+        print(f"cross-agency pairs ({label}): precision {precision:.4f}, recall {recall:.4f},"
+              f" F1 {2 * precision * recall / max(precision + recall, 1e-9):.4f}")
 
 
 if __name__ == "__main__":

@@ -18,6 +18,13 @@ def lintas_home() -> Path:
     return Path(os.environ.get("LINTAS_HOME", project_root() / ".lintas")).resolve()
 
 
+def linkage_model_path() -> Path | None:
+    """Splink model for identity resolution if one is configured (LINTAS_LINKAGE_MODEL); None: the repository's
+    reviewed model. A retrained model under LINTAS_HOME is only used once someone points this at it."""
+    value = os.environ.get("LINTAS_LINKAGE_MODEL")
+    return Path(value).expanduser().resolve() if value else None
+
+
 def dbt_project_dir() -> Path:
     return project_root() / "dbt_project"
 

@@ -9,7 +9,7 @@ EXTRACT_DAGS = {
     "lintas_extract_diskopindag_umkm": (["diskopindag_umkm"], "*/30 * * * *"),  # on file arrival (polled)
     "lintas_extract_dpmptsp_izin": (["dpmptsp_izin_usaha", "dpmptsp_izin_usaha_kbli"], "15 * * * *"),  # hourly
 }
-EXPECTED_DAGS = {*EXTRACT_DAGS, "lintas_build_warehouse"}
+EXPECTED_DAGS = {*EXTRACT_DAGS, "lintas_build_warehouse", "lintas_retrain_linkage"}
 
 
 def test_no_import_errors(dagbag):
@@ -58,7 +58,18 @@ def test_build_listens_to_every_raw_source(dagbag):
     assert {a.uri for a in condition.objects} == {a.uri for a in RAW_SOURCES}
 
 
-def test_build_resolves_identities_between_staging_and_marts(dagbag):
+def test_build_resolves_identities_then_writes_audits_and_publishes_the_marts(dagbag):
     dag = dagbag.dags["lintas_build_warehouse"]
     order = [t.task_id for t in dag.topological_sort()]
-    assert order == ["prepare_warehouse", "build_linkage_input", "link_identities", "build_marts"]
+    assert order == ["prepare_warehouse", "build_linkage_input", "link_identities", "build_marts", "gate_marts",
+                     "publish", "record_history"]
+    # publish runs only when the gate passed (the default all_success), and a failed gate is not retried
+    assert dag.get_task("publish").trigger_rule == "all_success"
+    assert [t.task_id for t in dag.get_task("publish").upstream_list] == ["gate_marts"]
+    assert dag.get_task("gate_marts").retries == 0
+
+
+def test_retraining_runs_only_by_hand(dagbag):
+    dag = dagbag.dags["lintas_retrain_linkage"]
+    assert dag.schedule is None
+    assert [t.task_id for t in dag.tasks] == ["retrain_model"]

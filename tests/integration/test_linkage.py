@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from datetime import date
 
+import psycopg
+import pytest
+
 from lintas import pipeline, warehouse
 from lintas.load.raw import RunContext
 from tests.fixtures.dtks_files import member, write
@@ -65,3 +68,21 @@ def test_records_of_one_person_across_agencies_share_a_stable_person_id(warehous
         runs = conn.execute("select count(*), min(records), max(persons) from identity.link_run").fetchone()
     assert methods["dinsos_dtks:ID000000"].startswith("nik") and methods["dinsos_dtks:ID000003"] == "single"
     assert runs == (2, 7, 5)
+
+
+def test_linkage_leaves_planner_statistics_and_the_rule_method_is_accepted(warehouse_url, outbox, outbox_for):
+    _deliver(outbox, outbox_for)
+    pipeline.build_linkage_input(CTX)
+    pipeline.link_identities(CTX)
+    with warehouse.connect(warehouse_url) as conn:
+        # analysed right after the write, not whenever autovacuum comes round: the dbt models that join it follow
+        analysed = conn.execute("select count(*) from pg_stats where schemaname = 'identity'"
+                                " and tablename = 'person_record'").fetchone()[0]
+        assert analysed > 0
+        # migration 006: a record linked only by a rule without NIK is 'rule', an unknown method is refused
+        with conn.transaction(force_rollback=True):
+            conn.execute("update identity.person_record set match_method = 'rule', match_probability = null"
+                         " where record_key = 'dinsos_dtks:ID000003'")
+        with pytest.raises(psycopg.errors.CheckViolation), conn.transaction():
+            conn.execute("update identity.person_record set match_method = 'guess'"
+                         " where record_key = 'dinsos_dtks:ID000003'")

@@ -78,3 +78,123 @@ def test_near_nik_rule_catches_a_transposition():
         {"unique_id": "b", "nik": "3573011708850021", "name": "budi santoso", "kelurahan": "35.73.01.1001"},
     )
     assert linkage.near_nik_pairs(prepared) == [("a", "b")]
+
+
+def test_a_same_birth_date_witnesses_a_near_nik_only_when_the_nik_differs_in_its_date_digits():
+    prepared = records(
+        # two children of the same common name born the same day, registered in the same kecamatan: serials
+        # 0001 and 0002, living in different kelurahan, different mothers: two people
+        {"unique_id": "dtks:1", "nik": "3573020507150001", "name": "muhammad rizki", "sex": "L",
+         "dob": "2015-07-05", "kelurahan": "35.73.02.1005", "mother": "siti aminah"},
+        {"unique_id": "disdik:1", "nik": "3573020507150002", "name": "muhammad rizki", "sex": "L",
+         "dob": "2015-07-05", "kelurahan": "35.73.02.1009", "mother": "dewi lestari"},
+        # a typo in the birth-date digits of the NIK while the recorded birth date agrees: one person
+        {"unique_id": "dtks:2", "nik": "3573024411900003", "name": "ani susanti", "sex": "P",
+         "dob": "1990-11-04", "kelurahan": "35.73.02.1005"},
+        {"unique_id": "disdik:2", "nik": "3573024412900003", "name": "ani susanti", "sex": "P",
+         "dob": "1990-11-04", "kelurahan": "35.73.02.1009"},
+        # the same mother's name is a witness of its own
+        {"unique_id": "dtks:3", "nik": "3573021203100004", "name": "rina wati", "sex": "P",
+         "dob": "2010-03-12", "kelurahan": "35.73.02.1005", "mother": "sri rahayu"},
+        {"unique_id": "disdik:3", "nik": "3573021203100005", "name": "rina wati", "sex": "P",
+         "dob": "2010-03-12", "kelurahan": "35.73.02.1001", "mother": "sri rahayu"},
+    )
+    assert linkage.near_nik_pairs(prepared) == [("disdik:2", "dtks:2"), ("disdik:3", "dtks:3")]
+
+
+def test_a_permit_joins_a_near_nik_of_the_same_name_only_outside_the_date_digits_and_unambiguously():
+    permit = linkage.PERMITS
+    prepared = records(
+        # the business address differs from the home: no witness is possible, the serial typo is accepted
+        {"unique_id": "umkm:1", "source": "diskopindag_umkm", "nik": "3573050101800011", "name": "agus salim",
+         "sex": "L", "dob": "1980-01-01", "kelurahan": "35.73.05.1001"},
+        {"unique_id": f"{permit}:1", "source": permit, "nik": "3573050101800012", "name": "agus salim",
+         "kelurahan": "35.73.01.1003"},
+        # a namesake born days apart (NIK differs in the birth-date digits): not joined
+        {"unique_id": "dtks:2", "source": "dinsos_dtks", "nik": "3573050202800021", "name": "budi hartono",
+         "sex": "L", "dob": "1980-02-02", "kelurahan": "35.73.05.1001"},
+        {"unique_id": f"{permit}:2", "source": permit, "nik": "3573050302800021", "name": "budi hartono",
+         "kelurahan": "35.73.01.1003"},
+        # ambiguous: the permit's NIK is one edit from two different same-name NIKs
+        {"unique_id": "dtks:3", "source": "dinsos_dtks", "nik": "3573050505800031", "name": "eko prasetyo",
+         "sex": "L", "dob": "1980-05-05", "kelurahan": "35.73.05.1001"},
+        {"unique_id": "dtks:4", "source": "dinsos_dtks", "nik": "3573050505800033", "name": "eko prasetyo",
+         "sex": "L", "dob": "1980-05-05", "kelurahan": "35.73.05.1002"},
+        {"unique_id": f"{permit}:3", "source": permit, "nik": "3573050505800032", "name": "eko prasetyo",
+         "kelurahan": "35.73.01.1003"},
+    )
+    assert linkage.near_nik_pairs(prepared) == [(f"{permit}:1", "umkm:1")]
+
+
+def test_name_birth_date_and_mother_together_link_but_twins_and_far_niks_do_not():
+    prepared = records(
+        {"unique_id": "dtks:1", "name": "dimas saputra", "dob": "2012-04-01", "mother": "sri wahyuni", "sex": "L",
+         "nik": "3573050104120001", "kelurahan": "35.73.05.1001"},
+        # moved house, NIK not recorded
+        {"unique_id": "disdik:1", "name": "dimas saputra", "dob": "2012-04-01", "mother": "sri wahyuni",
+         "sex": "L", "kelurahan": "35.73.01.1003"},
+        # twin: same birth date and mother, another name
+        {"unique_id": "disdik:2", "name": "dika saputra", "dob": "2012-04-01", "mother": "sri wahyuni",
+         "sex": "L"},
+    )
+    assert linkage.name_birth_mother_pairs(prepared) == [("disdik:1", "dtks:1")]
+    # all three alike but another record with another NIK: which one the record without NIK is, the rule
+    # cannot tell (it would chain two NIKs into one person), so it links none of them
+    namesake = records({"unique_id": "disdik:3", "name": "dimas saputra", "dob": "2012-04-01",
+                        "mother": "sri wahyuni", "sex": "L", "nik": "3573019999120077"})
+    assert linkage.name_birth_mother_pairs(pd.concat([prepared, namesake], ignore_index=True)) == []
+
+
+def test_a_home_business_permit_joins_the_one_person_of_its_name_street_and_kelurahan():
+    permit = linkage.PERMITS
+    home = {"kelurahan": "35.73.05.1001", "street": "sukarno hatta"}
+    prepared = records(
+        {"unique_id": f"{permit}:1", "source": permit, "name": "sri mulyani", "nik": None, **home},
+        {"unique_id": "dtks:1", "source": "dinsos_dtks", "name": "sri mulyani", "nik": "3573054506700001",
+         "dob": "1970-06-05", **home},
+        {"unique_id": "umkm:1", "source": "diskopindag_umkm", "name": "sri mulyani", "nik": "3573054506700001",
+         **home},
+        # two different people of that name on the street: ambiguous, not joined
+        {"unique_id": f"{permit}:2", "source": permit, "name": "joko susilo", "nik": None, **home},
+        {"unique_id": "dtks:2", "source": "dinsos_dtks", "name": "joko susilo", "nik": "3573050101600001", **home},
+        {"unique_id": "dtks:3", "source": "dinsos_dtks", "name": "joko susilo", "nik": "3573050101900002", **home},
+        # a pupil namesake is no candidate for a permit holder
+        {"unique_id": f"{permit}:3", "source": permit, "name": "rizky pratama", "nik": None, **home},
+        {"unique_id": "disdik:3", "source": "disdik_peserta_didik", "name": "rizky pratama", "nik": None,
+         "dob": "2014-02-01", **home},
+    )
+    assert linkage.home_business_pairs(prepared) == [(f"{permit}:1", "dtks:1"), (f"{permit}:1", "umkm:1")]
+
+
+def test_match_method_names_the_strongest_evidence_and_rule_for_links_without_nik_or_model():
+    in_nik_group, best, by_rule = {"a", "b"}, {"b": 0.9995, "c": 0.9991}, {"a", "c", "d"}
+    methods = {k: linkage.match_method(k, in_nik_group, best, by_rule) for k in "abcde"}
+    assert methods == {"a": "nik", "b": "nik+probabilistic", "c": "probabilistic", "d": "rule", "e": "single"}
+
+
+def test_blocking_rules_never_block_on_a_name_alone_and_duckdb_spill_is_bounded():
+    # a given name with only the kelurahan or only the surname grows with the square of the city (bench/README.md)
+    for rule in linkage.BLOCKING:
+        if '"first_name"' in rule:
+            assert rule.count(" and ") >= 1 and ('"dob"' in rule or rule.count(" and ") >= 2), rule
+    with linkage.duckdb_connection() as con:
+        limit = con.execute("select current_setting('max_temp_directory_size')").fetchone()[0]
+    assert limit.endswith("GiB") and float(limit.split()[0]) < 100
+
+
+def _candidate_pairs(prepared: pd.DataFrame) -> int:
+    with linkage.duckdb_connection() as con:
+        linkage.create_linkage_features(con, prepared)
+        rules = " or ".join(f"coalesce({rule}, false)" for rule in linkage.BLOCKING)
+        return con.execute("select count(*) from linkage_features as l inner join linkage_features as r"
+                           f" on l.unique_id < r.unique_id where {rules}").fetchone()[0]
+
+
+def test_a_name_block_without_birth_date_is_capped_so_candidate_pairs_grow_linearly():
+    holder = {"first_name": "budi", "last_name": "santoso", "name": "budi santoso", "kelurahan": "35.73.05.1001",
+              "street": "sukarno hatta"}
+    few = records(*({"unique_id": f"izin:{i}", **holder} for i in range(3)))
+    assert _candidate_pairs(few) == 3
+    # more namesakes than MAX_BLOCK_RECORDS at one address and no birth date: not compared with each other
+    many = records(*({"unique_id": f"izin:{i}", **holder} for i in range(linkage.MAX_BLOCK_RECORDS + 1)))
+    assert _candidate_pairs(many) == 0

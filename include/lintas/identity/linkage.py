@@ -1,31 +1,41 @@
-"""Link every source record to one person: a valid, unconflicted NIK first, then Splink on name, birth date,
-sex, mother's name, NIK digits and address. Person ids stay stable across runs; merges and splits are recorded.
+"""Link every source record to one person: a valid, unconflicted NIK first, then transparent rules (a NIK one
+edit away with a witness; name + birth date + mother; a permit run from home), then Splink on name, birth date,
+sex, mother's name, NIK and address. Person ids stay stable across runs; merges and splits are recorded.
 
-Data moves PostgreSQL -> pandas -> DuckDB (in process) -> PostgreSQL with psycopg; DuckDB needs no extension.
-The trained model is versioned in the repo (`model/splink_model.json`); `train()` makes a new one.
+Data moves PostgreSQL -> pandas -> DuckDB (in process, memory-limited, spilling to a temporary folder) ->
+PostgreSQL with psycopg; DuckDB needs no extension. The reviewed model is versioned in the repo
+(`model/splink_model.json`); LINTAS_LINKAGE_MODEL selects another one; `train()` / `training.retrain()` make new
+ones. `bench/bench_linkage.py` measures quality against the generator's truth, seconds and peak memory.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import tempfile
 import time
 from collections import Counter, defaultdict
+from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import lru_cache
 from pathlib import Path
 
 import pandas as pd
 
-from lintas import warehouse
+from lintas import settings, warehouse
 from lintas.identity import address, names, nik
 
 log = logging.getLogger(__name__)
 
 MODEL_PATH = Path(__file__).parent / "model" / "splink_model.json"
-MATCH_THRESHOLD = 0.999  # pairs at or above are the same person (bench: precision 0.9993, recall 0.9886)
+MATCH_THRESHOLD = 0.999  # pairs at or above are the same person (quality: bench/README.md)
 REVIEW_THRESHOLD = 0.90  # pairs between this and MATCH_THRESHOLD go to analysts' review queue
 MAX_CLUSTER_SIZE = 12  # a person with more records than this is suspicious (chaining): reported by the gate
 
+MODEL_COLUMNS = ["unique_id", "source", "nik", "name", "first_name", "last_name", "sex", "dob", "mother",
+                 "kelurahan", "street"]
+PERMITS = "dpmptsp_izin_usaha"  # business permits: business address, no birth date, sex or mother
 FEATURES = ["unique_id", "source", "nik", "nik_valid", "name", "first_name", "last_name", "sex", "dob", "mother",
             "kelurahan", "street", "no_kk"]
 SOURCE_COLUMNS = ["record_key", "record_source", "nik", "nik_from_number_cell", "no_kk", "nama", "jenis_kelamin",
@@ -43,13 +53,16 @@ def read_source_records(url: str | None = None) -> pd.DataFrame:
 def prepare(records: pd.DataFrame) -> pd.DataFrame:
     """One row per record with the comparison features: validated NIK, canonical names, resolved kelurahan."""
     out = []
+    # a city repeats names, mothers' names and streets: normalise each distinct spelling once
+    normalise = lru_cache(maxsize=None)(names.normalise)
+    street = lru_cache(maxsize=None)(lambda raw: address.standardise_street(raw).name)
     for r in records.itertuples(index=False):
         check = nik.check_nik(r.nik, from_number_cell=bool(r.nik_from_number_cell))
         digits = nik.clean(r.nik)
         if digits and digits == nik.clean(r.no_kk):
             digits, check = None, nik.NikCheck(None, ("is_no_kk",))  # the family card number typed as NIK
-        name = names.normalise(r.nama)
-        mother = names.normalise(r.nama_ibu_kandung)
+        name = normalise(r.nama)
+        mother = normalise(r.nama_ibu_kandung)
         tokens = name.tokens if name else ()
         # first given name: skip a leading Muhammad/Ahmad/Abdul, which too many share to tell people apart
         given = [t for t in tokens if t not in {"muhammad", "ahmad", "abdul", "siti", "nur"}] or list(tokens)
@@ -67,7 +80,7 @@ def prepare(records: pd.DataFrame) -> pd.DataFrame:
             r.tanggal_lahir.isoformat() if r.tanggal_lahir else None,
             mother.canonical if mother else None,
             kelurahan,
-            address.standardise_street(r.alamat).name,
+            street(r.alamat),
             r.no_kk,
         ))
     return pd.DataFrame(out, columns=FEATURES)
@@ -85,52 +98,210 @@ def nik_groups(prepared: pd.DataFrame) -> list[list[str]]:
     return [list(keys) for _, keys in members.groupby("nik", sort=False)["unique_id"]]
 
 
-# Candidate pairs for the model. Each rule keeps its blocks small at any scale: a birth date alone would grow
-# quadratically with the city. Part of the code, not of the trained model, so changing them needs no retraining.
+# Candidate pairs for the model. Each rule keeps its blocks small at any scale: a birth date alone, or a given
+# name with only the kelurahan or only the surname, grows with the square of the city (a city repeats its common
+# names; at 5x city those two rules spilled > 70 GB, bench/README.md). What each rule is for:
+#   NIK; birth date + kelurahan / + given name: the records that carry a birth date (DTKS, Dapodik, most UMKM);
+#   given name + kelurahan + street: a record without birth date (a permit, some UMKM rows) at the same address;
+#   given name + surname + kelurahan: one without birth date in the same kelurahan, another street spelling;
+#   given name + surname + birth year: a birth-date typo, someone who moved house.
+# The three name rules also skip a block of more than MAX_BLOCK_RECORDS records (a very common name: the model
+# could not tell them apart without a birth date or NIK anyway): at most 99 candidates per record and rule, so
+# beyond that block size the pairs grow linearly with the records. (City, seed 1: 29.7 M pairs before, 1.09 M
+# now, largest name block 31 records; 5x: 26.2 M.) Part of the code, not of the trained model: changing them
+# needs no retraining.
+MAX_BLOCK_RECORDS = 100
+BLOCK_SIZES = {  # column of linkage_features: the size of the record's block under a name rule
+    "n_first_street": 'first_name, kelurahan, street',
+    "n_first_last_place": 'first_name, last_name, kelurahan',
+    "n_first_last_year": 'first_name, last_name, substr(dob, 1, 4)',
+}
 BLOCKING = [
     'l."nik" = r."nik"',
     'l."dob" = r."dob" and l."kelurahan" = r."kelurahan"',
     'l."dob" = r."dob" and l."first_name" = r."first_name"',
-    'l."first_name" = r."first_name" and l."kelurahan" = r."kelurahan"',
-    'l."first_name" = r."first_name" and l."last_name" = r."last_name"',
+    'l."first_name" = r."first_name" and l."kelurahan" = r."kelurahan" and l."street" = r."street"'
+    f' and l."n_first_street" <= {MAX_BLOCK_RECORDS}',
+    'l."first_name" = r."first_name" and l."last_name" = r."last_name" and l."kelurahan" = r."kelurahan"'
+    f' and l."n_first_last_place" <= {MAX_BLOCK_RECORDS}',
+    'l."first_name" = r."first_name" and l."last_name" = r."last_name"'
+    ' and substr(l."dob", 1, 4) = substr(r."dob", 1, 4)'
+    f' and l."n_first_last_year" <= {MAX_BLOCK_RECORDS}',
 ]
 
 
 def near_nik_pairs(prepared: pd.DataFrame) -> list[tuple[str, str]]:
     """Rule: the same canonical name, NIKs one edit apart (a typo, a transposition, Excel's lost 16th digit),
-    the same kelurahan or birth date, and nothing recorded that disagrees (sex, birth date). Transparent, and
-    it catches what the probabilistic model must not: a near NIK alone also fits a stranger born the same day."""
-    columns = ["unique_id", "name", "nik", "sex", "dob", "kelurahan"]
-    with_nik = prepared.loc[prepared["nik"].notna() & prepared["name"].notna(), columns].reset_index(drop=True)
-    # Candidates share the name and a NIK with one position masked (a substitution) or one adjacent pair in
-    # sorted order (a transposition): vectorised and linear, where comparing same-name records would be quadratic.
-    nik_digits = with_nik["nik"].str
-    keys = []
-    for i in range(16):
-        keys.append(with_nik["name"] + "|" + nik_digits.slice(0, i) + "*" + nik_digits.slice(i + 1) + f"~s{i}")
-    for i in range(15):
-        a, b = nik_digits.get(i), nik_digits.get(i + 1)
-        low, high = a.where(a <= b, b), b.where(a <= b, a)
-        keys.append(with_nik["name"] + "|" + nik_digits.slice(0, i) + low + high + nik_digits.slice(i + 2) + f"~t{i}")
-    key = pd.concat(keys, ignore_index=False)
-    key = key[key.duplicated(keep=False)]
-    if key.empty:
+    nothing recorded that disagrees (sex, birth date) and a witness the NIK does not already carry: the same
+    kelurahan, the same mother's name, or the same birth date where the two NIKs differ in their birth-date
+    digits. A same birth date alone is no witness: it is written in the NIK, and a stranger of the same (common)
+    name born the same day and registered in the same kecamatan has a NIK one serial digit away.
+
+    A permit (DPMPTSP) records the business address and neither birth date, sex nor mother, so it can have no
+    witness: a permit holder joins a same-name record with a NIK one edit away outside the birth-date digits
+    (serials restart at 0001 for every date, so same-name people born days apart in one kecamatan differ there)
+    unless one of the NIKs also has a near neighbour of the same name (then the model and review decide)."""
+    columns = ["unique_id", "source", "name", "nik", "sex", "dob", "mother", "kelurahan"]
+    with_nik = prepared.loc[prepared["nik"].notna() & prepared["name"].notna(), columns]
+    if len(with_nik) < 2:
         return []
-    buckets = pd.DataFrame({"key": key.values, "row": key.index})
-    pairs = buckets.merge(buckets, on="key")
-    pairs = pairs[pairs["row_x"] < pairs["row_y"]].drop_duplicates(["row_x", "row_y"])
-    left = with_nik.loc[pairs["row_x"]].reset_index(drop=True)
-    right = with_nik.loc[pairs["row_y"]].reset_index(drop=True)
+    with duckdb_connection() as con:
+        con.register("near_input", with_nik)
+        # Candidates share the name and a NIK with one position masked (a substitution) or one adjacent pair in
+        # sorted order (a transposition): hashed keys joined in DuckDB, linear and within its memory limit, where
+        # comparing same-name records would be quadratic. Only names recorded with two or more NIKs can qualify.
+        con.execute("""
+            create temp table near_base as
+            select row_number() over () as rid, *
+            from near_input
+            where name in (select name from near_input group by name having count(distinct nik) > 1)
+        """)
+        con.execute("""
+            create temp table near_key as
+            select rid, hash(name || '|s' || i || '|' || substr(nik, 1, i) || substr(nik, i + 2)) as k
+            from near_base, range(16) as t (i)
+            union all
+            select rid, hash(name || '|t' || i || '|' || substr(nik, 1, i)
+                             || least(substr(nik, i + 1, 1), substr(nik, i + 2, 1))
+                             || greatest(substr(nik, i + 1, 1), substr(nik, i + 2, 1)) || substr(nik, i + 3))
+            from near_base, range(15) as t (i)
+        """)
+        # candidates first, then their records by row id: with the name comparison in a join condition DuckDB
+        # would join same-name records with each other first, which is quadratic in a common name
+        con.execute("""
+            create temp table near_candidate as
+            select distinct a.rid as rid_l, b.rid as rid_r
+            from near_key as a inner join near_key as b on a.k = b.k and a.rid < b.rid
+        """)
+        found = con.execute(f"""
+            select
+                l.unique_id as uid_l,
+                r.unique_id as uid_r,
+                l.nik as nik_l,
+                r.nik as nik_r,
+                l.name = r.name and l.nik <> r.nik and damerau_levenshtein(l.nik, r.nik) = 1
+                    and {_agree("sex")} and {_agree("dob")} as near,
+                coalesce(l.kelurahan = r.kelurahan, false) as same_place,
+                coalesce(l.mother = r.mother, false) as same_mother,
+                coalesce(l.dob = r.dob, false) as same_birth,
+                substr(l.nik, 7, 6) <> substr(r.nik, 7, 6) as date_digits_differ,
+                (l.source = '{PERMITS}' or r.source = '{PERMITS}') as permit
+            from near_candidate
+            inner join near_base as l on near_candidate.rid_l = l.rid
+            inner join near_base as r on near_candidate.rid_r = r.rid
+        """).df()
+    found = found[found["near"]]
+    if found.empty:
+        return []
+    witnessed = found["same_place"] | found["same_mother"] | (found["same_birth"] & found["date_digits_differ"])
+    # a business-address record: the only evidence is name + near NIK, so it must be unambiguous on both sides
+    # (a NIK whose same-name near neighbours carry more than one other NIK)
+    sides = pd.concat([found[["nik_l", "nik_r"]].set_axis(["nik", "other"], axis=1),
+                       found[["nik_r", "nik_l"]].set_axis(["nik", "other"], axis=1)])
+    neighbours = sides.drop_duplicates().groupby("nik")["other"].size()
+    unambiguous = (found["nik_l"].map(neighbours) == 1) & (found["nik_r"].map(neighbours) == 1)
+    keep = witnessed | (found["permit"] & ~found["date_digits_differ"] & unambiguous)
+    return sorted({(min(a, b), max(a, b)) for a, b in zip(found.loc[keep, "uid_l"], found.loc[keep, "uid_r"],
+                                                          strict=True)})
+    return sorted(set(found))
 
-    def disagree(column: str) -> pd.Series:
-        return left[column].notna() & right[column].notna() & (left[column] != right[column])
 
-    same_place = left["kelurahan"].notna() & (left["kelurahan"] == right["kelurahan"])
-    same_birth = left["dob"].notna() & (left["dob"] == right["dob"])
-    keep = (left["nik"] != right["nik"]) & ~disagree("sex") & ~disagree("dob") & (same_place | same_birth)
-    found = {tuple(sorted(pair)) for pair in zip(left.loc[keep, "unique_id"], right.loc[keep, "unique_id"],
-                                                 strict=True)}
+def name_birth_mother_pairs(prepared: pd.DataFrame) -> list[tuple[str, str]]:
+    """Rule: the same canonical name, birth date and mother's name, sex not disagreeing, where those records carry
+    at most one NIK between them (two NIKs: the NIK groups, near-NIK rule and model decide). Twins share the birth
+    date and mother, never the name; a child who moved house still has all three."""
+    columns = ["unique_id", "name", "dob", "mother", "sex", "nik"]
+    complete = prepared.loc[prepared["name"].notna() & prepared["dob"].notna() & prepared["mother"].notna(), columns]
+    if len(complete) < 2:
+        return []
+    with duckdb_connection() as con:
+        con.register("complete_input", complete)
+        found = con.execute(f"""
+            with one_nik as (
+                select name, dob, mother
+                from complete_input
+                group by name, dob, mother
+                having count(*) > 1 and count(distinct nik) <= 1
+            ),
+            member as (
+                select complete_input.*
+                from complete_input
+                semi join one_nik using (name, dob, mother)
+            )
+            select l.unique_id, r.unique_id
+            from member as l
+            inner join member as r
+                on l.name = r.name and l.dob = r.dob and l.mother = r.mother and l.unique_id < r.unique_id
+            where {_agree("sex")}
+        """).fetchall()
     return sorted(found)
+
+
+def home_business_pairs(prepared: pd.DataFrame) -> list[tuple[str, str]]:
+    """Rule: a permit whose holder has the same canonical name, kelurahan and street as exactly one person in
+    the other agencies' records (a business run from home), where one side has no usable NIK (otherwise the NIK
+    decides). 'Exactly one': every such record carries the same NIK, or there is a single such record. Someone
+    recorded as younger than 17 (a pupil namesake) is no candidate: a permit needs a KTP, issued from 17."""
+    columns = ["unique_id", "source", "name", "kelurahan", "street", "nik", "dob"]
+    placed = prepared.loc[prepared["name"].notna() & prepared["kelurahan"].notna() & prepared["street"].notna(),
+                          columns]
+    adult_born_by = nik.REFERENCE_DATE.replace(year=nik.REFERENCE_DATE.year - 17).isoformat()
+    if len(placed) < 2:
+        return []
+    with duckdb_connection() as con:
+        con.register("placed_input", placed)
+        found = con.execute(f"""
+            with candidate as (
+                select p.unique_id as permit_id, p.nik as permit_nik, o.unique_id as other_id, o.nik as other_nik
+                from placed_input as p
+                inner join placed_input as o
+                    on p.name = o.name and p.kelurahan = o.kelurahan and p.street = o.street
+                where p.source = '{PERMITS}' and o.source <> '{PERMITS}'
+                    and (o.dob is null or o.dob <= '{adult_born_by}')
+            ),
+            single as (
+                select permit_id
+                from candidate
+                group by permit_id
+                having count(distinct coalesce(other_nik, other_id)) = 1
+            )
+            select least(permit_id, other_id), greatest(permit_id, other_id)
+            from candidate
+            where permit_id in (select permit_id from single) and (permit_nik is null or other_nik is null)
+        """).fetchall()
+    return sorted(found)
+
+
+def other_rule_pairs(prepared: pd.DataFrame) -> list[tuple[str, str]]:
+    """The deterministic rules that need no NIK: name + birth date + mother, home business."""
+    return sorted(set(name_birth_mother_pairs(prepared)) | set(home_business_pairs(prepared)))
+
+
+def _agree(column: str) -> str:
+    """SQL: nothing recorded on both sides that disagrees."""
+    return f"(l.{column} is null or r.{column} is null or l.{column} = r.{column})"
+
+
+# DuckDB runs in the Airflow worker's process: bound its memory (it spills to disk beyond) and threads, so the
+# linkage stage stays within a few GB at any scale instead of DuckDB's default of 80 % of the machine's RAM.
+DUCKDB_MEMORY_LIMIT = "1GB"
+DUCKDB_THREADS = 2
+# and its spill: past this DuckDB fails with an out-of-space error for its temporary folder, the disk stays usable
+DUCKDB_MAX_TEMP_SIZE = "20GB"
+
+
+@contextmanager
+def duckdb_connection():
+    import duckdb
+
+    with tempfile.TemporaryDirectory(prefix="lintas-duckdb-") as spill:
+        con = duckdb.connect(config={"memory_limit": DUCKDB_MEMORY_LIMIT, "threads": DUCKDB_THREADS,
+                                     "temp_directory": spill, "max_temp_directory_size": DUCKDB_MAX_TEMP_SIZE,
+                                     "preserve_insertion_order": False})
+        try:
+            yield con
+        finally:
+            con.close()
 
 
 def _settings():
@@ -158,49 +329,91 @@ def _settings():
     )
 
 
-def _linker(prepared: pd.DataFrame, settings):
+def _linker(prepared: pd.DataFrame, settings, con):
     from splink import Linker
     from splink.backends.duckdb import DuckDBAPI
 
-    db = DuckDBAPI()
-    frame = prepared.drop(columns=["nik_valid", "no_kk"])
-    return Linker(db.register(frame), settings)
+    db = DuckDBAPI(connection=con)
+    create_linkage_features(con, prepared)
+    return Linker(db.register("linkage_features"), settings)
 
 
-def train(prepared: pd.DataFrame, path: Path = MODEL_PATH) -> Path:
-    """Estimate the model on these records (u by random sampling, m by EM on two blockings) and save it."""
+def create_linkage_features(con, prepared: pd.DataFrame) -> None:
+    """DuckDB table linkage_features: the model's columns and the block sizes the blocking rules cap."""
+    con.register("linkage_input", prepared)
+    sizes = ", ".join(f"count(*) over (partition by {keys}) as {column}" for column, keys in BLOCK_SIZES.items())
+    con.execute(f"create table linkage_features as select {', '.join(MODEL_COLUMNS)}, {sizes} from linkage_input")
+    con.unregister("linkage_input")
+
+
+def train(prepared: pd.DataFrame, path: Path = MODEL_PATH, *, version: int | None = None,
+          start_from: Path | None = None) -> Path:
+    """Estimate the model on these records (u by random sampling, m by EM on two blockings) and save it with
+    its version (`version`, else one more than the model at `path`) and what it was trained on (counts only).
+
+    `start_from`: re-estimate a saved model rather than the code's untrained settings; a level the data never
+    shows (a small city has no name one typo apart) keeps that model's value instead of having none."""
     from splink import block_on
 
-    linker = _linker(prepared, _settings())
-    linker.training.estimate_probability_two_random_records_match([block_on("nik", "dob")], recall=0.8)
-    linker.training.estimate_u_using_random_sampling(max_pairs=2e6, seed=1)
-    linker.training.estimate_parameters_using_expectation_maximisation(block_on("dob"))
-    linker.training.estimate_parameters_using_expectation_maximisation(block_on("first_name", "kelurahan"))
+    if version is None:
+        version = model_metadata(path).get("version", 0) + 1 if path.exists() else 1
+    settings_ = _settings() if start_from is None else load_model(start_from)
+    with duckdb_connection() as con:
+        linker = _linker(prepared, settings_, con)
+        linker.training.estimate_probability_two_random_records_match([block_on("nik", "dob")], recall=0.8)
+        linker.training.estimate_u_using_random_sampling(max_pairs=2e6, seed=1)
+        linker.training.estimate_parameters_using_expectation_maximisation(block_on("dob"))
+        linker.training.estimate_parameters_using_expectation_maximisation(block_on("first_name", "kelurahan"))
+        model = linker.misc.save_model_to_json(overwrite=True)
+    model.pop("linker_uid", None)  # random per run: two trainings on the same data give the same file
+    model[METADATA_KEY] = {"version": version, "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
+                           "records": len(prepared), "records_per_source": prepared["source"].value_counts()
+                           .sort_index().to_dict()}
     path.parent.mkdir(parents=True, exist_ok=True)
-    linker.misc.save_model_to_json(str(path), overwrite=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(model, indent=4) + "\n", encoding="utf-8")
+    tmp.replace(path)
     return path
+
+
+METADATA_KEY = "lintas_model"  # our own block in the model JSON; Splink does not read it
+
+
+def model_metadata(path: Path = MODEL_PATH) -> dict:
+    return json.loads(path.read_text(encoding="utf-8")).get(METADATA_KEY, {})
+
+
+def load_model(path: Path = MODEL_PATH) -> dict:
+    """The Splink settings of a saved model, with our blocking rules for prediction."""
+    model = json.loads(path.read_text(encoding="utf-8"))
+    model.pop(METADATA_KEY, None)
+    model["retain_matching_columns"] = True  # the NIK veto reads nik_l / nik_r
+    model["retain_intermediate_calculation_columns"] = False
+    model["blocking_rules_to_generate_predictions"] = [{"blocking_rule": r, "sql_dialect": "duckdb"} for r in BLOCKING]
+    return model
 
 
 def predict_pairs(prepared: pd.DataFrame, path: Path = MODEL_PATH) -> pd.DataFrame:
     """Scored candidate pairs at or above REVIEW_THRESHOLD: unique_id_l, unique_id_r, match_probability."""
-    model = json.loads(path.read_text(encoding="utf-8"))
-    model["retain_matching_columns"] = True  # the NIK veto reads nik_l / nik_r
-    model["blocking_rules_to_generate_predictions"] = [{"blocking_rule": r, "sql_dialect": "duckdb"} for r in BLOCKING]
-    linker = _linker(prepared, model)
-    scored = linker.inference.predict(threshold_match_probability=REVIEW_THRESHOLD).as_pandas_dataframe()
+    with duckdb_connection() as con:
+        linker = _linker(prepared, load_model(path), con)
+        predicted = linker.inference.predict(threshold_match_probability=REVIEW_THRESHOLD, warning_mode="never")
+        # only what the veto and clustering need leaves DuckDB, not every retained column of every pair
+        scored = con.execute(
+            f"select unique_id_l, unique_id_r, match_probability,"
+            f" case when match_probability >= {MATCH_THRESHOLD} then nik_l end as nik_l,"
+            f" case when match_probability >= {MATCH_THRESHOLD} then nik_r end as nik_r"
+            f" from {predicted.physical_name}"
+        ).df()
     if scored.empty:
         return _no_pairs()
     # Veto: two NIKs present and more than two edits apart belong to two people, however alike the rest is
     # (siblings share mother, address and surname). Typos, transpositions and Excel's lost digit stay within two.
     # Only pairs that would be linked need the check.
-    candidates = scored["match_probability"] >= MATCH_THRESHOLD
-    vetoed = pd.Series(False, index=scored.index)
-    vetoed[candidates] = [
-        isinstance(a, str) and isinstance(b, str) and _osa_distance(a, b, 2) > 2
-        for a, b in zip(scored.loc[candidates, "nik_l"], scored.loc[candidates, "nik_r"], strict=True)
-    ]
-    scored = scored.loc[~vetoed]
-    return scored[["unique_id_l", "unique_id_r", "match_probability"]]
+    vetoed = [isinstance(a, str) and isinstance(b, str) and _osa_distance(a, b, 2) > 2
+              for a, b in zip(scored["nik_l"], scored["nik_r"], strict=True)]
+    scored = scored.loc[~pd.Series(vetoed, index=scored.index, dtype=bool)]
+    return scored[["unique_id_l", "unique_id_r", "match_probability"]].reset_index(drop=True)
 
 
 def _no_pairs() -> pd.DataFrame:
@@ -288,8 +501,17 @@ def assign_person_ids(cluster_of: dict[str, str], previous: dict[str, int], new_
     return StableIds(person_of, merges, splits)
 
 
-def link(url: str | None = None, *, run_id: str | None = None, model: Path = MODEL_PATH) -> dict:
+def model_path() -> Path:
+    """The model linkage uses: the configured one (LINTAS_LINKAGE_MODEL, e.g. a retrained model an engineer has
+    reviewed), else the reviewed model versioned in the repository."""
+    return settings.linkage_model_path() or MODEL_PATH
+
+
+def link(url: str | None = None, *, run_id: str | None = None, model: Path | None = None) -> dict:
     """Link all source records in the warehouse and write identity.* in one transaction. Returns counts only."""
+    model = model or model_path()
+    if not model.exists():
+        raise settings.ConfigurationError("linkage model not found: check LINTAS_LINKAGE_MODEL")
     started = time.perf_counter()
     phases: dict[str, float] = {}
 
@@ -299,15 +521,18 @@ def link(url: str | None = None, *, run_id: str | None = None, model: Path = MOD
         phases[name] = round(time.perf_counter() - began, 1)
         return result
 
-    records = phase("read", read_source_records, url)
-    prepared = phase("prepare", prepare, records)
+    # the raw records are dropped as soon as their features exist
+    prepared = phase("prepare", prepare, phase("read", read_source_records, url))
     groups = phase("nik_groups", nik_groups, prepared)
     pairs = phase("splink", predict_pairs, prepared, model) if len(prepared) > 1 else _no_pairs()
     keys = list(prepared["unique_id"])
     near = phase("near_nik", near_nik_pairs, prepared)
-    cluster_of = phase("cluster", clusters, keys, groups, pairs, near)
+    other_rules = phase("other_rules", other_rule_pairs, prepared)
+    del prepared["no_kk"], prepared["mother"], prepared["street"]  # no longer needed: free them before writing
+    cluster_of = phase("cluster", clusters, keys, groups, pairs, near + other_rules)
     writing_started = time.perf_counter()
     in_nik_group = {k for g in groups for k in g} | {k for pair in near for k in pair}
+    by_rule = {k for pair in other_rules for k in pair}  # name + birth date + mother, home business
     best = defaultdict(float)
     for left, right, p in zip(pairs["unique_id_l"], pairs["unique_id_r"], pairs["match_probability"], strict=True):
         if p >= MATCH_THRESHOLD:
@@ -330,9 +555,8 @@ def link(url: str | None = None, *, run_id: str | None = None, model: Path = MOD
             " link_run_id) from stdin"
         ) as copy:
             for key in keys:
-                method = ("nik+probabilistic" if key in in_nik_group and key in best else
-                          "nik" if key in in_nik_group else "probabilistic" if key in best else "single")
-                copy.write_row((key, source_of[key], ids.person_of[key], method, best.get(key), link_run_id))
+                copy.write_row((key, source_of[key], ids.person_of[key], match_method(key, in_nik_group, best, by_rule),
+                                best.get(key), link_run_id))
         with conn.cursor() as cur:
             cur.executemany(
                 "insert into identity.person_event (link_run_id, event, person_id, other_person_ids)"
@@ -354,11 +578,32 @@ def link(url: str | None = None, *, run_id: str | None = None, model: Path = MOD
             (len(keys), persons, int((pairs["match_probability"] >= MATCH_THRESHOLD).sum()), len(review), seconds,
              link_run_id),
         )
+    # planner statistics now, not when autovacuum gets round to it: the dbt models that join these tables
+    # follow at once, and without statistics a city build plans badly (outside the transaction: committed rows)
+    began = time.perf_counter()
+    with warehouse.connect(url) as conn:
+        conn.execute(f"analyze {', '.join(IDENTITY_TABLES)}")
+    phases["analyze"] = round(time.perf_counter() - began, 1)
     summary = {"link_run_id": link_run_id, "records": len(keys), "persons": persons, "nik_groups": len(groups),
                "review_pairs": len(review), "merges": len(ids.merges), "splits": len(ids.splits),
                "seconds": round(seconds, 1), "phases": phases}
     log.info("identity resolution: %s", summary)
     return summary
+
+
+IDENTITY_TABLES = ["identity.person_record", "identity.review_pair", "identity.person_event", "identity.link_run"]
+
+
+def match_method(key: str, in_nik_group: set[str], best: dict[str, float], by_rule: set[str]) -> str:
+    """How a record was linked, strongest evidence first (the vocabulary of identity.person_record, 006):
+    'nik' (a shared valid NIK or the near-NIK rule), 'nik+probabilistic' (and a model link), 'probabilistic' (a
+    model link only), 'rule' (only a rule without NIK: name + birth date + mother, home business; no
+    probability), 'single' (linked to no other record)."""
+    if key in in_nik_group:
+        return "nik+probabilistic" if key in best else "nik"
+    if key in best:
+        return "probabilistic"
+    return "rule" if key in by_rule else "single"
 
 
 def _id_allocator(conn, block: int = 10_000):
@@ -376,6 +621,11 @@ def _id_allocator(conn, block: int = 10_000):
 
 
 def model_version(path: Path = MODEL_PATH) -> str:
+    """'v3-1a2b3c4d5e6f': the model's version and the hash of its file (a hand edit changes the hash)."""
     import hashlib
 
-    return hashlib.sha256(path.read_bytes()).hexdigest()[:12] if path.exists() else "untrained"
+    if not path.exists():
+        return "untrained"
+    version = model_metadata(path).get("version")
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()[:12]
+    return f"v{version}-{digest}" if version else digest
