@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -158,10 +159,10 @@ def gate_source(source_name: str, extract_report: dict, ctx: RunContext) -> dict
     return outcome
 
 
-def _dbt_step(ctx: RunContext, **selection) -> dict:
-    """One dbt build; every node's result goes to audit.dbt_run_result, on failure too."""
+def _dbt_step(ctx: RunContext, invoke: Callable[[], dbt.DbtOutcome]) -> dict:
+    """One dbt invocation (`invoke`); every node's result goes to audit.dbt_run_result, on failure too."""
     try:
-        outcome = dbt.build(**selection)
+        outcome = invoke()
     except dbt.DbtFailed as failure:
         dbt.record(failure.outcome, dag_id=ctx.dag_id, run_id=ctx.run_id)
         raise
@@ -175,7 +176,7 @@ def build_linkage_input(ctx: RunContext | None = None) -> dict:
     seeded = dbt.load_seeds()
     if seeded is not None:
         dbt.record(seeded, dag_id=ctx.dag_id, run_id=ctx.run_id)
-    return _dbt_step(ctx, select=dbt.LINKAGE_INPUT)
+    return _dbt_step(ctx, lambda: dbt.build(select=dbt.LINKAGE_INPUT))
 
 
 def link_identities(ctx: RunContext | None = None) -> dict:
@@ -191,7 +192,7 @@ def build_marts(ctx: RunContext | None = None) -> dict:
     ctx = ctx or RunContext()
     publish.reset_build_schema()
     try:
-        return _dbt_step(ctx, exclude=dbt.LINKAGE_INPUT)
+        return _dbt_step(ctx, lambda: dbt.build(exclude=dbt.LINKAGE_INPUT))
     except dbt.DbtFailed as failure:
         failed = [r["unique_id"] for r in failure.outcome.results if r["status"] in ("error", "fail", "runtime error")]
         publish.record_held_back(dag_id=ctx.dag_id, run_id=ctx.run_id, failed=failed,
@@ -226,14 +227,7 @@ def publish_marts(ctx: RunContext | None = None) -> dict:
 
 def record_history(ctx: RunContext | None = None) -> dict:
     """dbt snapshots (type-2 history of what was published), taken once the build is published."""
-    ctx = ctx or RunContext()
-    try:
-        outcome = dbt.run(["snapshot"])
-    except dbt.DbtFailed as failure:
-        dbt.record(failure.outcome, dag_id=ctx.dag_id, run_id=ctx.run_id)
-        raise
-    dbt.record(outcome, dag_id=ctx.dag_id, run_id=ctx.run_id)
-    return {"dbt": dict(Counter(r["status"] for r in outcome.results))}
+    return _dbt_step(ctx or RunContext(), lambda: dbt.run(["snapshot"]))
 
 
 def build_warehouse(ctx: RunContext | None = None) -> dict:
