@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.lintas-installed
 
-.PHONY: install demo test lint unit integration dags airflow summary clean
+.PHONY: install browser demo test lint unit integration dags airflow summary clean
 
 install: $(STAMP)
 
@@ -34,7 +34,12 @@ lint: install
 	eval "$$($(BIN)/lintas warehouse dbt-env)" && cd dbt_project && \
 		../$(BIN)/sqlfluff lint models --templater dbt --processes 2
 
-test: install lint
+# Debian's Chromium for the headless-browser tests (Data Docs offline); Playwright drives it, downloads nothing
+browser:
+	@command -v chromium >/dev/null || { apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+test: install lint browser
 	$(BIN)/pytest -q
 
 unit: install

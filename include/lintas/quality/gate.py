@@ -24,6 +24,7 @@ import fasteners
 import yaml
 
 from lintas import settings, warehouse
+from lintas.quality import data_docs
 
 log = logging.getLogger(__name__)
 
@@ -136,8 +137,12 @@ def gx_root() -> Path:
     return settings.lintas_home() / "gx"
 
 
+def data_docs_site() -> Path:
+    return gx_root() / "gx" / "uncommitted" / "data_docs" / "local_site"
+
+
 def data_docs_index() -> Path:
-    return gx_root() / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html"
+    return data_docs_site() / "index.html"
 
 
 def _context():
@@ -236,6 +241,8 @@ def run_checkpoint(checkpoint: Checkpoint, batch_id: int | None, *, url: str | N
         run_name = f"{run_id or 'manual'}__batch_{batch_id}"
         outcome = gx_checkpoint.run(run_id=gx.RunIdentifier(run_name=run_name),
                                     expectation_parameters=parameters or None)
+        if update_data_docs:
+            data_docs.make_offline(data_docs_site())
 
     result = GateResult(gate=name, batch_id=batch_id)
     for validation in outcome.run_results.values():
@@ -302,6 +309,7 @@ def run_mart_gate(schema: str, *, url: str | None = None, run_id: str | None = N
                 f"the build has no table {suite.removeprefix(MART_SUITE_PREFIX)} for this suite"))
     with fasteners.InterProcessLock(str(gx_root() / ".lock")):
         _context().build_data_docs()  # once for all marts
+        data_docs.make_offline(data_docs_site())
     return results
 
 
