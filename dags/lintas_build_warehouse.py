@@ -49,8 +49,14 @@ def lintas_build_warehouse():
     def record_history(**context) -> dict:
         return pipeline.record_history(pipeline.run_context(context))
 
-    (prepare_warehouse() >> build_linkage_input() >> link_identities() >> build_marts() >> gate_marts()
-     >> publish() >> record_history())
+    @task
+    def check_source_freshness(**context) -> dict:
+        return pipeline.check_source_freshness(pipeline.run_context(context))
+
+    prepared = prepare_warehouse()
+    prepared >> check_source_freshness()
+    (prepared >> build_linkage_input() >> link_identities() >> build_marts() >> gate_marts() >> publish()
+     >> record_history())
 
 
 lintas_build_warehouse()

@@ -225,6 +225,20 @@ def publish_marts(ctx: RunContext | None = None) -> dict:
         raise PipelineFailed(f"marts not published: {refused}") from refused
 
 
+def check_source_freshness(ctx: RunContext | None = None) -> dict:
+    """dbt source freshness of every raw source, recorded in audit.source_freshness and shown in the run report.
+    A stale source is reported (task log, report), never a reason to hold back the other sources' fresh data."""
+    ctx = ctx or RunContext()
+    verdicts = dbt.source_freshness()
+    dbt.record_freshness(verdicts, dag_id=ctx.dag_id, run_id=ctx.run_id)
+    for v in verdicts:
+        if v.status != "pass":
+            log.warning("source %s freshness %s: newest accepted delivery %s (warn after %s, error after %s)",
+                        v.source, v.status.upper(), v.max_loaded_at or "never", v.warn_after, v.error_after)
+    return {status: sorted(v.source for v in verdicts if v.status == status)
+            for status in sorted({v.status for v in verdicts})}
+
+
 def record_history(ctx: RunContext | None = None) -> dict:
     """dbt snapshots (type-2 history of what was published), taken once the build is published."""
     return _dbt_step(ctx or RunContext(), lambda: dbt.run(["snapshot"]))

@@ -60,9 +60,12 @@ def test_build_listens_to_every_raw_source(dagbag):
 
 def test_build_resolves_identities_then_writes_audits_and_publishes_the_marts(dagbag):
     dag = dagbag.dags["lintas_build_warehouse"]
-    order = [t.task_id for t in dag.topological_sort()]
+    order = [t.task_id for t in dag.topological_sort() if t.task_id != "check_source_freshness"]
     assert order == ["prepare_warehouse", "build_linkage_input", "link_identities", "build_marts", "gate_marts",
                      "publish", "record_history"]
+    # freshness is reported beside the build, never in its way
+    freshness = dag.get_task("check_source_freshness")
+    assert [t.task_id for t in freshness.upstream_list] == ["prepare_warehouse"] and not freshness.downstream_list
     # publish runs only when the gate passed (the default all_success), and a failed gate is not retried
     assert dag.get_task("publish").trigger_rule == "all_success"
     assert [t.task_id for t in dag.get_task("publish").upstream_list] == ["gate_marts"]

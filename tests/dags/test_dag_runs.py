@@ -38,7 +38,12 @@ def test_extract_then_build_publishes_the_mart(airflow_db, dagbag, warehouse_url
             "select airflow_run_id, outcome, tables from audit.publish_event"
             " where airflow_dag_id = 'lintas_build_warehouse'").fetchall()
         schemas = {r[0] for r in conn.execute("select nspname from pg_namespace where nspname like 'marts%'")}
+        freshness = dict(conn.execute("select source, status from audit.source_freshness").fetchall())
     assert run_id and run_id.startswith("manual__")
+    assert tasks["check_source_freshness"] == "success"
+    # DTKS was just accepted; the other agencies have delivered nothing yet
+    assert freshness == {"dinsos_dtks": "pass", "disdik_peserta_didik": "no data", "diskopindag_umkm": "no data",
+                         "dpmptsp_izin_usaha": "no data", "dpmptsp_izin_usaha_kbli": "no data"}
     assert dbt_results["model.lintas.mart_dtks_kelurahan_summary"] == "success"
     assert all(status in ("success", "pass") for status in dbt_results.values())
     assert tasks["gate_marts"] == "success" and tasks["publish"] == "success"

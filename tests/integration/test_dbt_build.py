@@ -63,3 +63,12 @@ def test_failed_dbt_build_is_recorded_in_the_audit_trail(warehouse_url, outbox):
     [failed] = [uid for uid, status in statuses.items() if status == "fail"]
     assert failed.startswith("test.lintas.unique_stg_dinsos__dtks_members_dtks_member_key")
     assert statuses["model.lintas.stg_dinsos__dtks_members"] == "success"
+
+
+def test_dbt_docs_explain_the_warehouse_and_its_consumers(warehouse_url):
+    page = dbt.generate_docs(warehouse_url).read_text(encoding="utf-8")
+    assert "Lintas: the cross-agency social-welfare warehouse" in page  # the __overview__ page
+    for exposure in ("exposure.lintas.analysts_guide", "exposure.lintas.run_report"):
+        assert exposure in page
+    for freshness_rule in ("loaded_at_query", "error_after"):
+        assert freshness_rule in page

@@ -181,6 +181,33 @@ def test_failed_dbt_nodes_and_cli(warehouse_url, tmp_path, monkeypatch, capsys):
         assert f"<td>{status}</td>" in text
 
 
+def _build(run_id: str, seconds: dict[str, float]) -> None:
+    results = [{"unique_id": f"model.lintas.{m}", "status": "success", "execution_time": t, "rows_affected": 1,
+                "failures": None} for m, t in seconds.items()]
+    dbt.record(dbt.DbtOutcome(["dbt", "build"], f"inv-{run_id}", results), dag_id=BUILD.dag_id, run_id=run_id)
+
+
+def test_report_shows_source_freshness_and_slow_models(warehouse_url, tmp_path):
+    with warehouse.connect(warehouse_url) as conn:
+        conn.execute("insert into audit.load_batch (source, source_ref, checksum, status, loaded_at) values"
+                     " ('dinsos_dtks', 'DTKS_3573_202609.csv', 'a', 'accepted', now() - interval '50 days'),"
+                     " ('disdik_peserta_didik', 'pull', 'b', 'accepted', now())")
+    pipeline.check_source_freshness(BUILD)
+    for run, dim_person in (("b1", 2.0), ("b2", 2.2), ("b3", 1.8), ("b4", 9.5)):  # b4: dim_person 4x slower
+        _build(run, {"dim_person": dim_person, "fct_person_needs": 3.0 if run != "b4" else 3.1})
+    text = run_report.render(warehouse_url, out=tmp_path / "r.html").read_text(encoding="utf-8")
+    _assert_well_formed(text, required=("html", "body", "main", "section", "table"))
+    assert ">STALE<" in _row(text, "freshness", "dinsos_dtks") and "45 day" in _row(text, "freshness", "dinsos")
+    assert ">FRESH<" in _row(text, "freshness", "disdik_peserta_didik")
+    assert ">NO ACCEPTED DELIVERY<" in _row(text, "freshness", "dpmptsp_izin_usaha_kbli")
+    slow = _row(text, "model-timings", "dim_person")
+    assert "9.5" in slow and "2.0" in slow and "SLOWER THAN USUAL" in slow  # median of 2.0, 2.2, 1.8
+    steady = _row(text, "model-timings", "fct_person_needs")
+    assert "3.1" in steady and "SLOWER" not in steady
+    timings = text[text.index('id="model-timings"'):]
+    assert timings.index("dim_person") < timings.index("fct_person_needs")  # slowest first
+
+
 def test_empty_warehouse_renders_a_valid_page(warehouse_url, tmp_path):
     text = run_report.render(warehouse_url, out=tmp_path / "empty.html", runs=3).read_text(encoding="utf-8")
     _assert_well_formed(text, required=("html", "head", "body", "main", "header", "section"))

@@ -27,6 +27,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from lintas import settings, warehouse
 from lintas.quality import gate
+from lintas.report import build_health
 
 TREND_BATCHES = 30  # batches per source in the trend charts
 MAX_FAILED_NODES = 50  # dbt node ids listed per invocation
@@ -186,6 +187,8 @@ class ReportData:
     trends: dict[str, list[TrendPoint]]
     nik_thresholds: dict[str, float]
     publishes: list[Publish] = field(default_factory=list)
+    freshness: list[build_health.FreshnessVerdict] = field(default_factory=list)
+    model_timings: list[build_health.ModelTiming] = field(default_factory=list)
 
 
 _BATCH_COLUMNS = (
@@ -349,6 +352,8 @@ def collect(url: str | None = None, runs: int = 20) -> ReportData:
                 batch_id, ref, status, loaded, None if valid is None else float(valid), checked, unexpected))
 
         publishes = _publishes_of(conn, runs)
+        freshness = build_health.freshness(conn)
+        timings = build_health.model_timings(conn)
 
     grouped = {(r[0], r[1]): Run(r[0], r[1], r[2]) for r in run_rows}
     for b in batches:
@@ -356,7 +361,8 @@ def collect(url: str | None = None, runs: int = 20) -> ReportData:
     for inv in invocations:
         grouped[(inv.dag_id, inv.run_id)].dbt.append(inv)
     return ReportData(runs=list(grouped.values()), latest=latest, latest_build=latest_build, trends=trends,
-                      nik_thresholds=_nik_thresholds(), publishes=publishes)
+                      nik_thresholds=_nik_thresholds(), publishes=publishes, freshness=freshness,
+                      model_timings=timings)
 
 
 def _publishes_of(conn, limit: int) -> list[Publish]:
@@ -620,7 +626,8 @@ def _header(data: ReportData, warehouse_label: str, generated_at: datetime) -> s
         f"<p>Generated {e(_ts(generated_at))} · warehouse <code>{e(warehouse_label)}</code></p>"
         f"<p>Overall, latest run per source: {overall}</p></header>"
         '<nav><a href="#verdicts">Latest verdicts</a><a href="#publishes">Mart publishes</a>'
-        '<a href="#trends">Trends</a><a href="#runs">Runs</a>'
+        '<a href="#freshness">Freshness</a><a href="#trends">Trends</a><a href="#model-timings">dbt timings</a>'
+        '<a href="#runs">Runs</a>'
         '<a href="#reconciliation">Reconciliation</a><a href="#data-docs">Data Docs</a></nav>'
     )
 
@@ -796,6 +803,41 @@ def _runs(data: ReportData, limit: int) -> str:
     return "".join(parts)
 
 
+_FRESHNESS_BADGES = {"pass": ("FRESH", "ok"), "warn": ("LATE", "warn"), "error": ("STALE", "bad"),
+                     "no data": ("NO ACCEPTED DELIVERY", "pending")}
+
+
+def _freshness(data: ReportData) -> str:
+    parts = ['<section id="freshness"><h2>Source freshness</h2>',
+             "<p>When each agency last gave us accepted data, against the cadence its contract implies (dbt source "
+             "freshness, checked by every warehouse build). A late source never holds back the others.</p>"]
+    if not data.freshness:
+        parts.append('<p class="muted">No freshness check recorded yet: it runs with the warehouse build.</p>')
+    else:
+        rows = [[_source(f.source), _badge(*_FRESHNESS_BADGES.get(f.status, (f.status.upper(), "bad"))),
+                 e(_ts(f.max_loaded_at) if f.max_loaded_at else "never"),
+                 e("—" if f.age_days is None else f"{f.age_days:.1f}"), e(f.warn_after or "—"),
+                 e(f.error_after or "—"), e(_ts(f.checked_at))] for f in data.freshness]
+        parts.append(_table(["Source", "Verdict", "Newest accepted delivery", "Age (days)#", "Late after",
+                             "Stale after", "Checked"], rows, "freshness"))
+    return "".join(parts) + "</section>"
+
+
+def _model_timings(data: ReportData) -> str:
+    parts = ['<section id="model-timings"><h2>dbt model timings, latest build</h2>',
+             f"<p>The {build_health.SLOWEST_MODELS} slowest models of the latest build, each against its median over "
+             f"the previous {build_health.TREND_BUILDS} builds: a model twice as slow as usual is flagged.</p>"]
+    if not data.model_timings:
+        parts.append('<p class="muted">No dbt model has run yet.</p>')
+    else:
+        rows = [[f"<code>{e(t.model.removeprefix('model.lintas.'))}</code>", e(t.status), e(f"{t.seconds:.1f}"),
+                 e("—" if t.median_seconds is None else f"{t.median_seconds:.1f}"), e(_n(t.builds)),
+                 _badge("SLOWER THAN USUAL", "warn") if t.slower_than_usual else ""]
+                for t in data.model_timings]
+        parts.append(_table(["Model", "Status", "Seconds#", "Median before#", "Builds#", ""], rows, "timings"))
+    return "".join(parts) + "</section>"
+
+
 def _reconciliation(data: ReportData) -> str:
     batches = sorted((b for r in data.runs for b in r.batches), key=lambda b: b.batch_id, reverse=True)
     parts = ['<section id="reconciliation"><h2>Reconciliation per batch</h2>',
@@ -839,14 +881,17 @@ def to_html(data: ReportData, *, out: Path, warehouse_label: str, generated_at: 
         + "<main>"
         + _verdicts(data)
         + _publishes(data)
+        + _freshness(data)
         + _trends(data)
+        + _model_timings(data)
         + _runs(data, runs)
         + _reconciliation(data)
         + _data_docs(out)
         + "</main>"
         "<footer><p>Built from audit.load_batch, audit.gate_result, quarantine.row_error (counts only), "
-        "audit.dbt_run_result and audit.publish_event. It holds counts, rates, statuses and names of files, "
-        "columns, rules and dbt nodes: no NIK, name, birth date, address or any other row value.</p></footer>"
+        "audit.dbt_run_result, audit.source_freshness and audit.publish_event. It holds counts, rates, statuses "
+        "and names of files, columns, rules and dbt nodes: no NIK, name, birth date, address or any other row "
+        "value.</p></footer>"
         "</body></html>\n"
     )
 

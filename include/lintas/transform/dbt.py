@@ -63,8 +63,8 @@ def dbt_environment(url: str | None = None) -> dict[str, str]:
     return env
 
 
-def run(args: list[str], url: str | None = None, *, extra_env: dict[str, str] | None = None) -> DbtOutcome:
-    """Run `dbt <args>`; raise DbtFailed naming the failed nodes (not their data) on a non-zero exit."""
+def _invoke(args: list[str], url: str | None, extra_env: dict[str, str] | None):
+    """Run `dbt <args>` in the project; returns the process, the command, its target folder and start time."""
     command = [dbt_executable(), *args]
     env = dbt_environment(url) | (extra_env or {})
     log.info("running %s", " ".join(command))
@@ -73,7 +73,13 @@ def run(args: list[str], url: str | None = None, *, extra_env: dict[str, str] | 
     # dbt's own log lines name models and counts; its failure messages can quote SQL but not table rows.
     for line in proc.stdout.splitlines():
         log.info("dbt | %s", line)
-    outcome = _outcome(command, Path(env["DBT_TARGET_PATH"]) / "run_results.json", started=started)
+    return proc, command, Path(env["DBT_TARGET_PATH"]), started
+
+
+def run(args: list[str], url: str | None = None, *, extra_env: dict[str, str] | None = None) -> DbtOutcome:
+    """Run `dbt <args>`; raise DbtFailed naming the failed nodes (not their data) on a non-zero exit."""
+    proc, command, target, started = _invoke(args, url, extra_env)
+    outcome = _outcome(command, target / "run_results.json", started=started)
     if proc.returncode != 0:
         failed = [r["unique_id"] for r in outcome.results if r["status"] in ("error", "fail", "runtime error")]
         tail = "\n".join(proc.stdout.splitlines()[-15:] + proc.stderr.splitlines()[-5:])
@@ -116,6 +122,58 @@ def build(url: str | None = None, *, select: str | None = None, exclude: str | N
     if select:
         args += ["--select", select]
     return run(args, url)
+
+
+NO_DATA = "no data"  # freshness status of a source that has never had an accepted delivery
+
+
+@dataclass(frozen=True)
+class Freshness:
+    """One raw source's freshness verdict: when its newest accepted delivery arrived, against its thresholds."""
+
+    source: str
+    status: str  # pass, warn, error, runtime error, or NO_DATA
+    max_loaded_at: str | None
+    age_seconds: float | None
+    warn_after: str | None
+    error_after: str | None
+
+
+def source_freshness(url: str | None = None) -> list[Freshness]:
+    """`dbt source freshness` over every source with a freshness rule. A stale source is a verdict, not a dbt
+    failure: the exit code is not raised on, the verdicts are returned (a run that produced none raises)."""
+    proc, command, target, started = _invoke(["source", "freshness"], url, None)
+    path = target / "sources.json"
+    if not path.exists() or path.stat().st_mtime < started:
+        tail = "\n".join(proc.stdout.splitlines()[-15:] + proc.stderr.splitlines()[-5:])
+        raise DbtFailed(f"dbt source freshness produced no results (exit {proc.returncode})\n{tail}",
+                        DbtOutcome(command, None, []))
+    verdicts = []
+    for r in json.loads(path.read_text(encoding="utf-8")).get("results", []):
+        criteria = r.get("criteria") or {}
+        # dbt reports a source with no accepted delivery at all as loaded in year 1
+        never = str(r.get("max_loaded_at") or "").startswith("0001-")
+        verdicts.append(Freshness(
+            source=r["unique_id"].rsplit(".", 1)[-1], status=NO_DATA if never else str(r["status"]),
+            max_loaded_at=None if never else r.get("max_loaded_at"),
+            age_seconds=None if never else r.get("max_loaded_at_time_ago_in_s"),
+            warn_after=_period(criteria.get("warn_after")), error_after=_period(criteria.get("error_after"))))
+    return sorted(verdicts, key=lambda v: v.source)
+
+
+def _period(rule: dict | None) -> str | None:
+    return f"{rule['count']} {rule['period']}" if rule and rule.get("count") else None
+
+
+def record_freshness(verdicts: list[Freshness], *, dag_id: str | None, run_id: str | None,
+                     url: str | None = None) -> None:
+    with warehouse.connect(url) as conn, conn.transaction(), conn.cursor() as cur:
+        cur.executemany(
+            "insert into audit.source_freshness (airflow_dag_id, airflow_run_id, source, status, max_loaded_at,"
+            " age_seconds, warn_after, error_after) values (%s, %s, %s, %s, %s, %s, %s, %s)",
+            [(dag_id, run_id, v.source, v.status, v.max_loaded_at, v.age_seconds, v.warn_after, v.error_after)
+             for v in verdicts],
+        )
 
 
 def seeds_fingerprint() -> str:
