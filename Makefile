@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.lintas-installed
 
-.PHONY: install browser demo test lint unit integration dags airflow summary clean
+.PHONY: install browser check-ui demo test lint unit integration dags airflow summary clean
 
 install: $(STAMP)
 
@@ -18,6 +18,11 @@ $(STAMP): pyproject.toml requirements/constraints.txt
 
 demo: install
 	$(BIN)/lintas demo
+
+# After `make demo`: the Airflow grid of the build DAG, the run report and a Data Docs page in headless Chromium,
+# screenshots under .lintas/ui/
+check-ui: install browser
+	$(BIN)/lintas check-ui
 
 summary: install
 	$(BIN)/lintas summary

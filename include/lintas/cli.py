@@ -106,6 +106,17 @@ def cmd_docs(_: argparse.Namespace) -> None:
     print(dbt.generate_docs())
 
 
+def cmd_check_ui(_: argparse.Namespace) -> None:
+    from lintas import ui_check
+
+    result = ui_check.check(ui_check.build_dag_tasks())
+    for shot in result.screenshots:
+        print(f"screenshot: {shot}")
+    if result.problems:
+        raise SystemExit("UI check failed:\n" + "\n".join(result.problems))
+    print("UI check passed: Airflow grid, run report and Data Docs render as expected")
+
+
 def cmd_airflow(args: argparse.Namespace) -> None:
     raise SystemExit(_airflow(args.airflow_args, check=False))
 
@@ -251,6 +262,9 @@ def main(argv: list[str] | None = None) -> None:
 
     sub.add_parser("docs", help="write the analysts' dbt docs (one static HTML page) and print its path"
                    ).set_defaults(func=cmd_docs)
+
+    sub.add_parser("check-ui", help="open the Airflow grid, run report and Data Docs in headless Chromium"
+                   " and save screenshots (after `make demo`)").set_defaults(func=cmd_check_ui)
 
     af = sub.add_parser("airflow", help="run the airflow CLI with this project's environment")
     af.add_argument("airflow_args", nargs=argparse.REMAINDER)
