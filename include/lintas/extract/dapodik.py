@@ -6,6 +6,14 @@ overlap (`next_since`), because equal timestamps happen, and the loader stores e
 (`key_columns`). Transient failures (429 with Retry-After, 5xx, timeouts, dropped connections) are retried with
 capped exponential backoff; a refused token fails at once. Messages name the endpoint and page, never the token nor
 a record's values.
+
+Every pull is verified against the pages' own `meta` before it is accepted (`lintas.extract.paging`): records
+received must equal `meta.total` (with `updated_since`, the filtered total), `total`/`total_pages` must not change
+between pages, no page before the last may be short, no page may repeat an earlier one, and a `peserta_didik_id`
+may come twice only with a newer `updated_at` (a record updated while we paged: both versions are kept, staging
+takes the newest, and the watermark is held back). Otherwise `PullIncomplete` (a ContractError) rejects the pull
+whole with a reason in counts only ("meta.total says 711, 611 distinct record(s) received; page 3 repeats page 2"):
+nothing is stored, the watermark stays, and the next scheduled run pulls again.
 """
 
 from __future__ import annotations
@@ -24,6 +32,7 @@ from zoneinfo import ZoneInfo
 import httpx
 
 from lintas.extract.contract import ContractError, Delivery, RowError
+from lintas.extract.paging import PageLedger
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +70,10 @@ class ApiRequestError(ApiError):
 
 class ApiUnavailable(ApiError):
     """Transient: the API still failed after the bounded retries (the task retries later)."""
+
+
+class PullIncomplete(ContractError):
+    """The pages contradict their own meta (records missing or served twice): the pull is rejected whole."""
 
 
 def next_since(watermark: datetime | None, overlap: timedelta = DEFAULT_OVERLAP) -> datetime | None:
@@ -178,8 +191,17 @@ class _Client:
         raise AssertionError("unreachable")
 
 
-def _page_payload(response: httpx.Response, page: int, ref: str) -> tuple[list, int]:
-    """(data, total_pages) of one page, or ContractError naming the page."""
+def _whole(meta: dict, name: str, page: int, ref: str, *, required: bool = True) -> int | None:
+    value = meta.get(name)
+    if value is None and not required:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ContractError(ref, f"page {page}: meta.{name} is not a whole number")
+    return value
+
+
+def _page_payload(response: httpx.Response, page: int, ref: str) -> tuple[list, int, int, int | None]:
+    """(data, meta.total, meta.total_pages, meta.per_page) of one page, or ContractError naming the page."""
     try:
         payload = response.json()
     except ValueError:
@@ -189,12 +211,21 @@ def _page_payload(response: httpx.Response, page: int, ref: str) -> tuple[list, 
     meta = payload.get("meta")
     if not isinstance(meta, dict):
         raise ContractError(ref, f"page {page}: response has no 'meta' object")
-    total_pages = meta.get("total_pages")
-    if isinstance(total_pages, bool) or not isinstance(total_pages, int) or total_pages < 0:
-        raise ContractError(ref, f"page {page}: meta.total_pages is not a whole number")
+    total_pages = _whole(meta, "total_pages", page, ref)
+    total = _whole(meta, "total", page, ref)
+    per_page = _whole(meta, "per_page", page, ref, required=False) or None
     if "page" in meta and meta["page"] != page:
         raise ContractError(ref, f"page {page}: meta.page says {meta['page']!r}")
-    return payload["data"], total_pages
+    return payload["data"], total, total_pages, per_page
+
+
+def _field(record, name: str):
+    """A record's field as _convert reads it (names match case-insensitively), or None."""
+    if isinstance(record, dict):
+        for key, value in record.items():
+            if key.strip().lower() == name:
+                return value
+    return None
 
 
 def pull(base_url: str, token: str, updated_since: datetime | None, per_page: int = MAX_PER_PAGE, *,
@@ -226,6 +257,7 @@ def pull(base_url: str, token: str, updated_since: datetime | None, per_page: in
                         key_columns=KEY_COLUMNS)
     digest = hashlib.sha256()
     state = _State()
+    ledger = PageLedger(per_page)
     http = httpx.Client(
         headers={"Authorization": f"Bearer {token}", "Accept": "application/json"},
         timeout=httpx.Timeout(timeout, connect=connect_timeout),
@@ -237,19 +269,27 @@ def pull(base_url: str, token: str, updated_since: datetime | None, per_page: in
         page = 1
         while True:
             response = client.get({**params, "page": str(page)}, page)
-            data, total_pages = _page_payload(response, page, ref)  # re-read each page: records keep arriving
-            for row_number, record in enumerate(data, start=1):
-                digest.update(_canonical(record) + b"\n")
+            data, total, total_pages, served_per_page = _page_payload(response, page, ref)
+            canonical = [_canonical(record) for record in data]
+            page_digest = hashlib.md5(b"\n".join(canonical), usedforsecurity=False).digest()
+            if not ledger.page(page, total, total_pages, served_per_page, len(data), page_digest):
+                break  # the first page's meta is the plan; a page contradicting it ends the pull (rejected)
+            for row_number, (record, text) in enumerate(zip(data, canonical, strict=True), start=1):
+                digest.update(text + b"\n")
+                ledger.record(_text(_field(record, "peserta_didik_id")),
+                              hashlib.md5(text, usedforsecurity=False).digest(),
+                              parse_timestamp(_field(record, "updated_at")))
                 _convert(record, page, row_number, delivery, state)
             log.debug("%s page %d/%d: %d record(s)", ref, page, total_pages, len(data))
-            if not data and page < total_pages:
-                raise ContractError(ref, f"page {page}: no records, yet meta says {total_pages} page(s)")
-            if page >= total_pages:
+            if page >= ledger.total_pages:
                 break
             page += 1
         last_page = page
 
     delivery.source_ref = f"{ref} pages 1-{last_page}"
+    incomplete = ledger.reason()
+    if incomplete:
+        raise PullIncomplete(delivery.source_ref, incomplete)
     if state.records:
         absent = [f for f in FIELDS if f not in state.present]
         if absent:
