@@ -26,6 +26,12 @@ class PipelineFailed(RuntimeError):
     """The run must fail visibly: a gate failed or a delivery was rejected. Message names what, never values."""
 
 
+class PullRejected(PipelineFailed):
+    """An API pull broke the contract (e.g. its pages contradict meta.total): recorded as a rejected batch,
+    nothing stored, watermark kept. A verdict on the data, so Airflow does not retry it; the next scheduled run
+    pulls again."""
+
+
 @dataclass(frozen=True)
 class Source:
     """One raw source: its audit name (also its raw table and gate: raw.<name>, expectations raw_<name>)."""
@@ -61,7 +67,7 @@ SOURCES = {s.name: s for s in (DINSOS_DTKS, DISKOPINDAG_UMKM, DISDIK_PESERTA_DID
 
 # Errors a retry cannot fix: the task fails at once and loudly.
 FATAL_ERRORS = (settings.ConfigurationError, dapodik.ApiAuthError, dapodik.ApiRequestError,
-                izin.SourceAccessDenied)
+                izin.SourceAccessDenied, PullRejected)
 
 
 def run_context(airflow_context) -> RunContext:
@@ -120,6 +126,9 @@ def extract_dapodik(ctx: RunContext, base_url: str | None = None, token: str | N
     with warehouse.connect() as conn:
         since = dapodik.next_since(last_watermark(conn, source.name))
         report = _ingest_pull(conn, source, lambda: dapodik.pull(base_url, token, since), ctx)
+    if report.rejected:  # the extract task itself fails: no gate runs, no asset event, no build
+        raise PullRejected(f"{source.name}: pull rejected, nothing stored, watermark kept; the next scheduled run "
+                           "pulls again\n" + "\n".join(f"{r['source_ref']}: {r['reason']}" for r in report.rejected))
     return report.as_dict()
 
 

@@ -414,3 +414,9 @@ def test_ledger_classifies_repeats_by_updated_at():
     inconsistent = PageLedger(requested_per_page=10)
     inconsistent.page(1, total=25, total_pages=2, per_page=None, records=10, digest=b"x")
     assert "meta.total_pages says 2, but 25 record(s) at 10 per page need 3" in inconsistent.reason()
+
+
+def test_a_server_capping_per_page_is_followed_by_its_meta(serve):
+    api = serve([student(i) for i in range(23)], page_cap=10)
+    delivery = dapodik.pull(api.base_url, TOKEN, None, per_page=1000)
+    assert len(delivery.rows) == 23 and api.requests == 3 and delivery.source_ref.endswith("pages 1-3")

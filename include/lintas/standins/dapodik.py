@@ -120,10 +120,13 @@ class DapodikServer:
     """The agency's API on a background thread. Thread-safe: records and faults can change while it serves."""
 
     def __init__(self, records: Iterable[dict] = (), *, token: str, faults: Faults | None = None,
-                 host: str = "127.0.0.1", port: int = 0, data_path: Path | None = None, watch: bool = False):
+                 host: str = "127.0.0.1", port: int = 0, data_path: Path | None = None, watch: bool = False,
+                 page_cap: int | None = None):
         if not token:
             raise ValueError("the stand-in needs a bearer token")
         self._token = token.encode("utf-8")
+        # like many real APIs, serve at most this many records per page whatever was asked (meta.per_page says so)
+        self._page_cap = page_cap
         self._lock = threading.RLock()
         self._records: list[dict] = []
         self._ordered: list[dict] | None = None  # records in the API's order, with their sort keys alongside
@@ -276,6 +279,7 @@ class DapodikServer:
             return _error(400, "bad_request", "page must be >= 1")
         if not 1 <= per_page <= MAX_PER_PAGE:
             return _error(400, "bad_request", f"per_page must be between 1 and {MAX_PER_PAGE}")
+        per_page = min(per_page, self._page_cap or per_page)
         since = None
         if params.get("updated_since") and params["updated_since"][0].strip():
             raw = params["updated_since"][0].strip()
