@@ -127,8 +127,9 @@ def extract_dapodik(ctx: RunContext, base_url: str | None = None, token: str | N
         since = dapodik.next_since(last_watermark(conn, source.name))
         report = _ingest_pull(conn, source, lambda: dapodik.pull(base_url, token, since), ctx)
     if report.rejected:  # the extract task itself fails: no gate runs, no asset event, no build
-        raise PullRejected(f"{source.name}: pull rejected, nothing stored, watermark kept; the next scheduled run "
-                           "pulls again\n" + "\n".join(f"{r['source_ref']}: {r['reason']}" for r in report.rejected))
+        reasons = "; ".join(r["reason"] for r in report.rejected)
+        raise PullRejected(f"{source.name}: pull rejected ({reasons}); nothing stored, watermark kept, the next "
+                           "scheduled run pulls again")
     return report.as_dict()
 
 
