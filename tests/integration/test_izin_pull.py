@@ -159,6 +159,8 @@ def test_rows_without_a_usable_updated_at_are_swept_every_pull_and_counted(wareh
     assert batches[3] == ("dpmptsp_izin_usaha_kbli", "loaded", 0, 1, batches[1][4])
     with warehouse.connect(warehouse_url) as conn:
         assert last_watermark(conn, "dpmptsp_izin_usaha") == batches[0][4], "the watermark does not move"
+    for source, report in second.items():  # a batch of only held-back rows is gated like any other
+        assert pipeline.gate_source(source, report, CTX)["rejected"] == []
 
     # swept again next run: still counted, not quarantined twice, no new batch
     third = pipeline.extract_izin(RunContext(CTX.dag_id, "run-3"), url=agency_db)["dpmptsp_izin_usaha"]
