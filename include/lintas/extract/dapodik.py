@@ -219,15 +219,6 @@ def _page_payload(response: httpx.Response, page: int, ref: str) -> tuple[list, 
     return payload["data"], total, total_pages, per_page
 
 
-def _field(record, name: str):
-    """A record's field as _convert reads it (names match case-insensitively), or None."""
-    if isinstance(record, dict):
-        for key, value in record.items():
-            if key.strip().lower() == name:
-                return value
-    return None
-
-
 def pull(base_url: str, token: str, updated_since: datetime | None, per_page: int = MAX_PER_PAGE, *,
          attempts: int = 6, base_delay: float = 1.0, max_delay: float = 60.0, max_retry_after: float = 300.0,
          timeout: float = 60.0, connect_timeout: float = 10.0,
@@ -276,10 +267,8 @@ def pull(base_url: str, token: str, updated_since: datetime | None, per_page: in
                 break  # the first page's meta is the plan; a page contradicting it ends the pull (rejected)
             for row_number, (record, text) in enumerate(zip(data, canonical, strict=True), start=1):
                 digest.update(text + b"\n")
-                ledger.record(_text(_field(record, "peserta_didik_id")),
-                              hashlib.md5(text, usedforsecurity=False).digest(),
-                              parse_timestamp(_field(record, "updated_at")))
-                _convert(record, page, row_number, delivery, state)
+                key, stamp = _convert(record, page, row_number, delivery, state)
+                ledger.record(key, hashlib.md5(text, usedforsecurity=False).digest(), stamp)
             log.debug("%s page %d/%d: %d record(s)", ref, page, total_pages, len(data))
             if page >= ledger.total_pages:
                 break
@@ -336,8 +325,10 @@ class _State:
         return min(self.newest, self.hold)
 
 
-def _convert(record, page: int, row_number: int, delivery: Delivery, state: _State) -> None:
-    """One API record to a raw row, or to a RowError (quarantine)."""
+def _convert(record, page: int, row_number: int, delivery: Delivery,
+             state: _State) -> tuple[str | None, datetime | None]:
+    """One API record to a raw row, or to a RowError (quarantine). Returns its id and updated_at, where readable,
+    for the paging ledger (which checks quarantined records too)."""
     location = f"page {page}"
 
     def quarantine(field_name: str, rule: str, reason: str) -> None:
@@ -345,7 +336,7 @@ def _convert(record, page: int, row_number: int, delivery: Delivery, state: _Sta
 
     if not isinstance(record, dict):
         quarantine("*", "not_an_object", "record is not a JSON object")
-        return
+        return None, None
     state.records += 1
     found: dict[str, object] = {}
     extra: dict[str, object] = {}
@@ -362,22 +353,19 @@ def _convert(record, page: int, row_number: int, delivery: Delivery, state: _Sta
 
     missing = [f for f in FIELDS if f not in found]
     values = {f: _text(found.get(f)) for f in FIELDS}
+    key, stamp = values["peserta_didik_id"], parse_timestamp(values["updated_at"])
     if duplicated:
         quarantine(duplicated, "duplicate_field", f"field {duplicated} appears more than once (case or spaces)")
-        return
-    if missing:
+    elif missing:
         quarantine(missing[0], "field_missing", f"record lacks field(s): {', '.join(missing)}")
-        return
-    if values["peserta_didik_id"] is None:
+    elif key is None:
         quarantine("peserta_didik_id", "required", "peserta_didik_id is blank")
-        return
-    if values["updated_at"] is None:
+    elif values["updated_at"] is None:
         quarantine("updated_at", "required", "updated_at is blank")
-        return
-    stamp = parse_timestamp(values["updated_at"])
-    if stamp is None:
+    elif stamp is None:
         quarantine("updated_at", "timestamp", "updated_at is not an ISO-8601 timestamp")
-        return
-    state.good(values["peserta_didik_id"], stamp)
-    extra_json = json.dumps(extra, ensure_ascii=False, sort_keys=True) if extra else None
-    delivery.rows.append((page, row_number, *(values[f] for f in FIELDS), extra_json))
+    else:
+        state.good(key, stamp)
+        extra_json = json.dumps(extra, ensure_ascii=False, sort_keys=True) if extra else None
+        delivery.rows.append((page, row_number, *(values[f] for f in FIELDS), extra_json))
+    return key, stamp
