@@ -450,10 +450,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--retry-after", type=float, default=1, help="Retry-After seconds of a 429")
     parser.add_argument("--error-rate", type=float, default=0.0, help="share of requests answered 500/502/503")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--repeat-page", action="append", default=[], metavar="N:M",
+                        help="serve page M's records again as page N (repeatable)")
+    parser.add_argument("--total-delta", type=int, default=0, help="overstate meta.total by this many records")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    repeats = dict(tuple(int(n) for n in pair.split(":", 1)) for pair in args.repeat_page)
     faults = Faults(seed=args.seed, throttle_every=args.throttle_every, retry_after=args.retry_after,
-                    error_rate=args.error_rate)
+                    error_rate=args.error_rate, repeat_pages=repeats, total_delta=args.total_delta)
     serve_forever(Path(args.data), args.host, args.port, args.token, faults=faults)
 
 
