@@ -371,18 +371,26 @@ def test_a_total_changing_mid_pull_rejects_it_at_that_page(serve):
     reason = _incomplete(api, per_page=5)
     assert reason.startswith("incomplete pull: meta.total says 23, 10 distinct record(s) received; "
                              "meta.total changed from 23 to 24 at page 3")
-    assert api.requests == 3, "paging stops at the page that contradicts the first"
+    assert api.requests == 9, "each reading stops at the page contradicting the first; read 3 times, then rejected"
+    assert api.faults_injected["wrong_total"] == 3
 
 
-def test_a_record_inserted_behind_the_offset_mid_pull_rejects_the_pull(serve):
+def test_a_record_inserted_behind_the_offset_mid_pull_makes_the_pull_read_again(serve):
     """A school syncs a record with an old updated_at while we page: everything after it slides one place on."""
     api = serve([student(i) for i in range(10)], Faults(script={2: "429"}, retry_after=0))
 
     def school_syncs_an_old_record(_seconds):
         api.upsert([student(77, updated_at=(stamp(0) - timedelta(days=1)).isoformat())])
 
-    reason = _incomplete(api, per_page=3, sleep=school_syncs_an_old_record)
-    assert "meta.total changed from 10 to 11 at page 2" in reason
+    delivery = dapodik.pull(api.base_url, TOKEN, None, per_page=3, sleep=school_syncs_an_old_record)
+    assert sorted(ids(delivery)) == sorted(student(i)["peserta_didik_id"] for i in [*range(10), 77])
+    assert api.requests == 3 + 4, "page 1, page 2 throttled then again (meta.total now 11), pages 1-4 again"
+    assert delivery.source_ref.endswith("pages 1-4")
+    with pytest.raises(dapodik.PullIncomplete, match="meta.total changed from 11 to 12 at page 2"):
+        api.set_faults(Faults(script={2: "429"}, retry_after=0))
+        api.reset_counters()
+        dapodik.pull(api.base_url, TOKEN, None, per_page=3, restarts=0, sleep=lambda _: api.upsert(
+            [student(78, updated_at=(stamp(0) - timedelta(days=1)).isoformat())]))
 
 
 def test_a_record_updated_mid_pull_is_a_new_version_not_a_fault(serve):

@@ -9,7 +9,8 @@ a record's values.
 
 Every pull is verified against the pages' own `meta` before it is accepted (`lintas.extract.paging`): records
 received must equal `meta.total` (with `updated_since`, the filtered total), `total`/`total_pages` must not change
-between pages, no page before the last may be short, no page may repeat an earlier one, and a `peserta_didik_id`
+between pages (if they do, records were added meanwhile: the pull reads again from page 1, at most twice more), no
+page before the last may be short, no page may repeat an earlier one, and a `peserta_didik_id`
 may come twice only with a newer `updated_at` (a record updated while we paged: both versions are kept, staging
 takes the newest, and the watermark is held back). Otherwise `PullIncomplete` (a ContractError) rejects the pull
 whole with a reason in counts only ("meta.total says 711, 611 distinct record(s) received; page 3 repeats page 2"):
@@ -221,17 +222,19 @@ def _page_payload(response: httpx.Response, page: int, ref: str) -> tuple[list, 
 
 def pull(base_url: str, token: str, updated_since: datetime | None, per_page: int = MAX_PER_PAGE, *,
          attempts: int = 6, base_delay: float = 1.0, max_delay: float = 60.0, max_retry_after: float = 300.0,
-         timeout: float = 60.0, connect_timeout: float = 10.0,
+         timeout: float = 60.0, connect_timeout: float = 10.0, restarts: int = 2,
          sleep: Callable[[float], None] = time.sleep) -> Delivery:
     """Read every page of the records changed since `updated_since` (None: all) into one Delivery.
 
     Raises ApiAuthError/ApiRequestError (fatal), ApiUnavailable (transient, after `attempts` tries per request),
-    or ContractError (the delivery breaks the contract: an unreadable page, a field gone from every record).
+    or ContractError (the delivery breaks the contract: an unreadable page, a field gone from every record;
+    PullIncomplete: the pages contradict their meta). A pull whose meta.total changes between pages (records added
+    or removed meanwhile) is read again from page 1, at most `restarts` times, before it is rejected.
     """
     if not 1 <= per_page <= MAX_PER_PAGE:
         raise ValueError(f"per_page must be between 1 and {MAX_PER_PAGE}")
-    if attempts < 1:
-        raise ValueError("attempts must be >= 1")
+    if attempts < 1 or restarts < 0:
+        raise ValueError("attempts must be >= 1 and restarts >= 0")
     token = token.strip()  # a secret read from a file often ends in a newline
     if not token or not all(33 <= ord(c) < 127 for c in token):  # else the HTTP library's error would quote it
         raise ApiRequestError(f"{_shown(base_url)}: the Dapodik token is empty or has characters not allowed in "
@@ -244,11 +247,6 @@ def pull(base_url: str, token: str, updated_since: datetime | None, per_page: in
     if updated_since is not None:
         params["updated_since"] = updated_since.isoformat()
 
-    delivery = Delivery(source=SOURCE, source_ref=ref, checksum="", period=None, columns=RAW_COLUMNS,
-                        key_columns=KEY_COLUMNS)
-    digest = hashlib.sha256()
-    state = _State()
-    ledger = PageLedger(per_page)
     http = httpx.Client(
         headers={"Authorization": f"Bearer {token}", "Accept": "application/json"},
         timeout=httpx.Timeout(timeout, connect=connect_timeout),
@@ -257,23 +255,12 @@ def pull(base_url: str, token: str, updated_since: datetime | None, per_page: in
     with http:
         client = _Client(http, base_url.rstrip("/") + ENDPOINT, attempts=attempts, base_delay=base_delay,
                          max_delay=max_delay, max_retry_after=max_retry_after, sleep=sleep)
-        page = 1
-        while True:
-            response = client.get({**params, "page": str(page)}, page)
-            data, total, total_pages, served_per_page = _page_payload(response, page, ref)
-            canonical = [_canonical(record) for record in data]
-            page_digest = hashlib.md5(b"\n".join(canonical), usedforsecurity=False).digest()
-            if not ledger.page(page, total, total_pages, served_per_page, len(data), page_digest):
-                break  # the first page's meta is the plan; a page contradicting it ends the pull (rejected)
-            for row_number, (record, text) in enumerate(zip(data, canonical, strict=True), start=1):
-                digest.update(text + b"\n")
-                key, stamp = _convert(record, page, row_number, delivery, state)
-                ledger.record(key, hashlib.md5(text, usedforsecurity=False).digest(), stamp)
-            log.debug("%s page %d/%d: %d record(s)", ref, page, total_pages, len(data))
-            if page >= ledger.total_pages:
+        for reading in range(1, restarts + 2):
+            delivery, state, ledger, last_page = _read_pages(client, params, ref, per_page)
+            if ledger.meta_changed is None or reading > restarts:
                 break
-            page += 1
-        last_page = page
+            # records were added or removed while we paged: a race, not a broken API; read the set again
+            log.warning("%s: %s; reading again from page 1 (%d/%d)", ref, ledger.meta_changed, reading, restarts)
 
     delivery.source_ref = f"{ref} pages 1-{last_page}"
     incomplete = ledger.reason()
@@ -284,7 +271,6 @@ def pull(base_url: str, token: str, updated_since: datetime | None, per_page: in
         if absent:
             raise ContractError(delivery.source_ref, f"field(s) absent from every record: {', '.join(absent)} "
                                                      "(renamed or dropped by the agency?)")
-    delivery.checksum = digest.hexdigest()
     delivery.extra_columns = list(state.extra)
     delivery.watermark = state.watermark()
     if state.moved:
@@ -293,6 +279,34 @@ def pull(base_url: str, token: str, updated_since: datetime | None, per_page: in
     log.info("%s: %d request(s), %d row(s), %d quarantined, %d extra field(s)", delivery.source_ref,
              client.requests, len(delivery.rows), len(delivery.errors), len(delivery.extra_columns))
     return delivery
+
+
+def _read_pages(client: _Client, params: dict[str, str], ref: str,
+                per_page: int) -> tuple[Delivery, _State, PageLedger, int]:
+    """Pages 1..total_pages (as the first page's meta says) into a Delivery, with the ledger that checks them."""
+    delivery = Delivery(source=SOURCE, source_ref=ref, checksum="", period=None, columns=RAW_COLUMNS,
+                        key_columns=KEY_COLUMNS)
+    digest = hashlib.sha256()
+    state = _State()
+    ledger = PageLedger(per_page)
+    page = 1
+    while True:
+        response = client.get({**params, "page": str(page)}, page)
+        data, total, total_pages, served_per_page = _page_payload(response, page, ref)
+        canonical = [_canonical(record) for record in data]
+        page_digest = hashlib.md5(b"\n".join(canonical), usedforsecurity=False).digest()
+        if not ledger.page(page, total, total_pages, served_per_page, len(data), page_digest):
+            break  # the first page's meta is the plan; a page contradicting it ends this reading
+        for row_number, (record, text) in enumerate(zip(data, canonical, strict=True), start=1):
+            digest.update(text + b"\n")
+            key, stamp = _convert(record, page, row_number, delivery, state)
+            ledger.record(key, hashlib.md5(text, usedforsecurity=False).digest(), stamp)
+        log.debug("%s page %d/%d: %d record(s)", ref, page, total_pages, len(data))
+        if page >= ledger.total_pages:
+            break
+        page += 1
+    delivery.checksum = digest.hexdigest()
+    return delivery, state, ledger, page
 
 
 class _State:

@@ -15,8 +15,10 @@ or records are silently lost (and their absence published). The ledger checks, c
 Allowed: the same key on a later page with a **newer** `updated_at`. A record the agency updates while we page
 moves to the end of the order; it is a real new version, kept and counted (staging keeps the newest version per
 key), and the caller holds its watermark back because the records behind the old place slid one page back (one
-may have been skipped; the next pull reads that span again). Anything else is an inconsistent pull: it is
-rejected whole, nothing is stored, the watermark stays, and the next scheduled run pulls again.
+may have been skipped; the next pull reads that span again). A `meta.total` that changes between pages means
+records were added or removed meanwhile: the caller reads the set again from page 1 a few times before giving up.
+Anything else is an inconsistent pull: it is rejected whole, nothing is stored, the watermark stays, and the next
+scheduled run pulls again.
 """
 
 from __future__ import annotations
@@ -84,6 +86,11 @@ class PageLedger:
             self._seen[key] = (digest, updated_at)
         self.counts[kind] += 1
         return kind
+
+    @property
+    def meta_changed(self) -> str | None:
+        """How a later page's meta contradicted the first page's (the data changed while paging), or None."""
+        return self._meta_changed
 
     @property
     def distinct(self) -> int:
