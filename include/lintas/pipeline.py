@@ -12,6 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from psycopg import sql
+
 from lintas import settings, warehouse
 from lintas.extract import dapodik, dtks, izin, umkm
 from lintas.extract.contract import ContractError
@@ -152,13 +154,25 @@ def _pull_izin_table(conn, engine, table: izin.Table, ctx: RunContext) -> dict:
     pulled = []
 
     def pull():
-        pulled.append(izin.pull(engine, table, since))
+        pulled.append(izin.pull(engine, table, since, recheck_ids=_held_for_updated_at(conn, source)))
         return pulled[-1]
 
     report = _ingest_pull(conn, source, pull, ctx).as_dict()
     # held back for lack of a usable updated_at: counted every run, also when their quarantine is not news
     report["rows_without_timestamp"] = sum(map(izin.without_timestamp, pulled))
     return report
+
+
+def _held_for_updated_at(conn, source: Source) -> list[str]:
+    """Ids quarantined for their updated_at with no version in raw since: the next pull looks them up by key."""
+    query = sql.SQL("""
+        select distinct q.raw_record::jsonb -> 0 ->> 'id'
+        from quarantine.row_error q join audit.load_batch b using (batch_id)
+        where q.source = %s and q.field = 'updated_at' and b.status <> 'rejected'
+          and not exists (select 1 from {raw} r join audit.load_batch rb on rb.batch_id = r._batch_id
+                          where rb.status <> 'rejected' and r.id = q.raw_record::jsonb -> 0 ->> 'id')
+        """).format(raw=sql.Identifier(*source.table.split(".")))
+    return [r[0] for r in conn.execute(query, (source.name,)) if r[0] is not None]
 
 
 def gate_source(source_name: str, extract_report: dict, ctx: RunContext) -> dict:

@@ -176,6 +176,16 @@ def test_rows_without_a_usable_updated_at_are_swept_every_pull_and_counted(wareh
     with warehouse.connect(warehouse_url) as conn:
         assert last_watermark(conn, "dpmptsp_izin_usaha").astimezone(izin.AGENCY_TIMEZONE).replace(
             tzinfo=None) == fixed
+
+    # a fix-up script stamps another with its created_at, long before the watermark: still found, by its id
+    izin_db.update(engine, "izin_usaha", [12], updated_at=T0)
+    fifth = pipeline.extract_izin(RunContext(CTX.dag_id, "run-5"), url=agency_db)["dpmptsp_izin_usaha"]
+    assert (fifth["rows_loaded"], fifth["rows_without_timestamp"]) == (1, 2)
+    assert _raw(warehouse_url, "select updated_at from raw.dpmptsp_izin_usaha where id = '12'") == [
+        ("2026-10-01 09:00:00",)]
+    with warehouse.connect(warehouse_url) as conn:
+        assert last_watermark(conn, "dpmptsp_izin_usaha").astimezone(izin.AGENCY_TIMEZONE).replace(
+            tzinfo=None) == fixed, "an old stamp does not move the watermark back"
     engine.dispose()
 
 

@@ -10,7 +10,8 @@ therefore also selects them explicitly (`updated_at is null or updated_at < 1900
 (field `updated_at`, rule `required` for NULL, `timestamp` otherwise, located by table and id). The loader keeps a
 quarantined record once (by the md5 of its values), so sweeping them each pull stores nothing twice; they never
 move the watermark; the pull's report counts them (`rows_without_timestamp`) on every run until the agency fixes
-them, and the fixed row then arrives as an ordinary change.
+them. The caller also passes the ids it holds only in quarantine for their updated_at (`recheck_ids`): a fix that
+stamps such a row with an old time (say its created_at, before the watermark) is still found by its key.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import hashlib
 import json
 import logging
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -131,12 +133,15 @@ def _source_columns(engine: sa.Engine, table: Table) -> list[str]:
     return present
 
 
-def pull(engine: sa.Engine, table: Table, since: datetime | None, *, attempts: int = 4,
-         base_delay: float = 2.0) -> Delivery:
-    """Read every row of `table` with updated_at >= since, retrying transient connection failures."""
+def pull(engine: sa.Engine, table: Table, since: datetime | None, *, recheck_ids: Iterable[str] = (),
+         attempts: int = 4, base_delay: float = 2.0) -> Delivery:
+    """Read every row of `table` with updated_at >= since, or without a usable updated_at, or whose id is in
+    `recheck_ids` (rows held back before for their updated_at: a fix may stamp them with an older time), retrying
+    transient connection failures."""
+    recheck_ids = sorted(set(recheck_ids))
     for attempt in range(1, attempts + 1):
         try:
-            return _pull_once(engine, table, since)
+            return _pull_once(engine, table, since, recheck_ids)
         except DBAPIError as exc:
             code = exc.orig.args[0] if exc.orig is not None and exc.orig.args else None
             if code in ACCESS_DENIED:
@@ -157,7 +162,7 @@ def pull(engine: sa.Engine, table: Table, since: datetime | None, *, attempts: i
     raise AssertionError("unreachable")
 
 
-def _pull_once(engine: sa.Engine, table: Table, since: datetime | None) -> Delivery:
+def _pull_once(engine: sa.Engine, table: Table, since: datetime | None, recheck_ids: list[str]) -> Delivery:
     present = _source_columns(engine, table)
     lowered = {c.lower(): c for c in present}
     extra = sorted(c for c in present if c.lower() not in table.columns)
@@ -168,8 +173,10 @@ def _pull_once(engine: sa.Engine, table: Table, since: datetime | None) -> Deliv
     if since is not None:
         since_local = since.astimezone(AGENCY_TIMEZONE).replace(tzinfo=None)
         # rows without a usable updated_at are swept every time: `>= since` alone never finds them
-        query = query.where(sa.or_(updated_at >= since_local, updated_at.is_(None),
-                                   updated_at < NO_TIMESTAMP_BEFORE))
+        wanted = [updated_at >= since_local, updated_at.is_(None), updated_at < NO_TIMESTAMP_BEFORE]
+        if recheck_ids:
+            wanted.append(source_table.c[lowered["id"]].in_([int(i) if i.isdigit() else i for i in recheck_ids]))
+        query = query.where(sa.or_(*wanted))
     since_ref = f"{since_local.isoformat(sep=' ')} or no timestamp" if since_local else "start"
     delivery = Delivery(
         source=table.source,
