@@ -1,7 +1,9 @@
 """Education (Dinas Pendidikan): students from the Dapodik API, incrementally by updated_at, gated.
 
 Connection `lintas_dapodik` (host = API base URL, password = bearer token), or LINTAS_DAPODIK_URL/_TOKEN.
-A refused token fails the run at once; 429 and 5xx are retried inside the pull, then by the task.
+A refused token fails the run at once; 429 and 5xx are retried inside the pull, then by the task. A pull whose
+pages contradict their meta (records missing or served twice) is recorded as rejected and fails `pull_api` without
+retry: nothing is stored, no gate runs, no asset event, and the next scheduled run pulls the same span again.
 """
 
 from airflow.sdk import dag, task

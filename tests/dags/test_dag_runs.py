@@ -134,3 +134,44 @@ def test_a_refused_token_fails_the_run_at_once(airflow_db, dagbag, warehouse_url
         assert dagrun.state == "failed"
         assert (pull.state, pull.try_number) == ("failed", 1), "a refused token is not retried"
         assert (api.requests, api.statuses[401]) == (1, 1), "one request, refused, never repeated"
+
+
+def _asset_events(uri: str) -> int:
+    from airflow.models.asset import AssetEvent, AssetModel
+    from airflow.utils.session import create_session
+    from sqlalchemy import func, select
+
+    with create_session() as session:
+        return session.scalar(select(func.count()).select_from(AssetEvent).join(
+            AssetModel, AssetModel.id == AssetEvent.asset_id).where(AssetModel.uri == uri))
+
+
+def test_an_inconsistent_pull_fails_the_extract_without_retry_and_triggers_no_build(airflow_db, dagbag,
+                                                                                      warehouse_url, monkeypatch):
+    from lintas.assets import RAW_DISDIK_PESERTA_DIDIK
+    from lintas.standins.dapodik import Faults
+
+    uri = RAW_DISDIK_PESERTA_DIDIK.uri
+    events_before = _asset_events(uri)
+    with DapodikServer([student(i) for i in range(25)], token=TOKEN, page_cap=10,
+                       faults=Faults(repeat_pages={3: 2})) as api:
+        monkeypatch.setenv("LINTAS_DAPODIK_URL", api.base_url)
+        monkeypatch.setenv("LINTAS_DAPODIK_TOKEN", TOKEN)
+        dagrun = dagbag.dags["lintas_extract_disdik_dapodik"].test()
+        tis = {ti.task_id: ti for ti in dagrun.get_task_instances()}
+        assert dagrun.state == "failed"
+        assert (tis["pull_api"].state, tis["pull_api"].try_number) == ("failed", 1), "a data verdict: not retried"
+        assert tis["gate__disdik_peserta_didik"].state == "upstream_failed"
+        assert _asset_events(uri) == events_before, "no asset event: the warehouse build is not triggered"
+        with warehouse.connect(warehouse_url) as conn:
+            assert conn.execute("select status, rejection_reason from audit.load_batch").fetchall() == [
+                ("rejected", "incomplete pull: meta.total says 25, 20 distinct record(s) received; 30 record(s) "
+                             "received in 3 page(s); page 3 repeats page 2; 10 record(s) served again unchanged")]
+            assert conn.execute("select count(*) from raw.disdik_peserta_didik").fetchone() == (0,)
+
+        api.set_faults(None)  # the next scheduled run, the API pages correctly again
+        state, tasks = _run(dagbag, "lintas_extract_disdik_dapodik")
+        assert state == "success" and tasks["gate__disdik_peserta_didik"] == "success", tasks
+        assert _asset_events(uri) == events_before + 1
+    with warehouse.connect(warehouse_url) as conn:
+        assert conn.execute("select count(*) from raw.disdik_peserta_didik").fetchone() == (25,)

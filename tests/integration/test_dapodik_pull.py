@@ -6,7 +6,7 @@ import pytest
 
 from lintas import pipeline, warehouse
 from lintas.extract import dapodik
-from lintas.load.raw import RunContext
+from lintas.load.raw import RunContext, last_watermark
 from lintas.standins.dapodik import DapodikServer, Faults
 from tests.fixtures.dapodik_records import TOKEN, stamp, student
 
@@ -83,3 +83,45 @@ def test_a_bad_record_is_quarantined_once_despite_overlapping_pulls(warehouse_ur
     assert _run(2)["loaded"] == [], "re-reading the record without an id in the overlap is not news"
     assert _rows(warehouse_url, "select field, rule, location from quarantine.row_error order by 1") == [
         ("peserta_didik_id", "required", "page 1"), ("updated_at", "timestamp", "page 1")]
+
+
+def test_a_repeated_page_is_rejected_whole_then_the_next_clean_pull_loads_everything(warehouse_url):
+    with DapodikServer([student(i) for i in range(40)], token=TOKEN, page_cap=10) as api:
+        first = pipeline.extract_dapodik(CTX, base_url=api.base_url, token=TOKEN)
+        assert first["rows_loaded"] == 40
+        assert pipeline.gate_source(SOURCE, first, CTX)["accepted"] == first["loaded"]
+        with warehouse.connect(warehouse_url) as conn:
+            watermark = last_watermark(conn, SOURCE)
+
+        # 30 students change overnight; the API then serves page 2's records again as page 3
+        api.upsert([student(100 + i, updated_at=stamp(100 + i).isoformat()) for i in range(30)])
+        api.set_faults(Faults(repeat_pages={3: 2}))
+        with pytest.raises(pipeline.PullRejected) as failure:
+            pipeline.extract_dapodik(RunContext(CTX.dag_id, "run-2"), base_url=api.base_url, token=TOKEN)
+        assert isinstance(failure.value, pipeline.FATAL_ERRORS), "a verdict on the data: no Airflow retry"
+        # since = watermark - 10 min: students 29..39 and the 30 new ones, 41 in 5 pages of 10
+        reason = ("incomplete pull: meta.total says 41, 31 distinct record(s) received; page 3 repeats page 2; "
+                  "10 record(s) served again unchanged")
+        assert reason in str(failure.value)
+        assert _rows(warehouse_url, "select rejection_reason, rows_loaded, watermark, airflow_run_id"
+                                    " from audit.load_batch where status = 'rejected'") == [(reason, 0, None, "run-2")]
+        assert _rows(warehouse_url, "select count(*) from raw.disdik_peserta_didik") == [(40,)], "nothing stored"
+        assert _rows(warehouse_url, "select count(*) from quarantine.row_error") == [(0,)]
+        with warehouse.connect(warehouse_url) as conn:
+            assert last_watermark(conn, SOURCE) == watermark, "the watermark stays"
+
+        api.set_faults(None)  # the agency fixed its paging: the next scheduled run reads the same span again
+        third = pipeline.extract_dapodik(RunContext(CTX.dag_id, "run-3"), base_url=api.base_url, token=TOKEN)
+        assert (third["rows_loaded"], third["rejected"]) == (30, [])
+        assert _rows(warehouse_url, "select count(distinct peserta_didik_id) from raw.disdik_peserta_didik") == [
+            (70,)]
+        assert pipeline.gate_source(SOURCE, third, CTX)["accepted"] == third["loaded"]
+
+
+def test_an_overstated_total_is_rejected_and_nothing_is_stored(warehouse_url):
+    with DapodikServer([student(i) for i in range(25)], token=TOKEN, page_cap=10,
+                       faults=Faults(total_delta=250)) as api:
+        with pytest.raises(pipeline.PullRejected, match="meta.total says 275, 25 distinct record"):
+            pipeline.extract_dapodik(CTX, base_url=api.base_url, token=TOKEN)
+    assert _rows(warehouse_url, "select status, rows_loaded from audit.load_batch") == [("rejected", 0)]
+    assert _rows(warehouse_url, "select count(*) from raw.disdik_peserta_didik") == [(0,)]

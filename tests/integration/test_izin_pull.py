@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 from lintas import pipeline, warehouse
 from lintas.extract import izin
-from lintas.load.raw import RunContext
+from lintas.load.raw import RunContext, last_watermark
 from tests.fixtures import izin_db
 from tests.fixtures.izin_db import T0
 
@@ -123,9 +123,70 @@ def test_rows_without_id_or_timestamp_are_quarantined(warehouse_url, tmp_path):
     izin_db.create(engine)
     izin_db.insert(engine, "izin_usaha", [izin_db.permit(1), izin_db.permit(2, updated_at=None)])
     report = pipeline.extract_izin(CTX, url=url)["dpmptsp_izin_usaha"]
-    assert (report["rows_loaded"], report["rows_quarantined"]) == (1, 1)
-    assert _raw(warehouse_url, "select field, rule, reason from quarantine.row_error") == [
-        ("updated_at", "timestamp", "updated_at is blank or not a timestamp")]
+    assert (report["rows_loaded"], report["rows_quarantined"], report["rows_without_timestamp"]) == (1, 1, 1)
+    assert _raw(warehouse_url, "select field, rule, reason, location from quarantine.row_error") == [
+        ("updated_at", "required", izin._NO_STAMP, "izin_usaha id 2")]
+
+
+def test_rows_without_a_usable_updated_at_are_swept_every_pull_and_counted(warehouse_url, agency_db):
+    """NULL, a MySQL zero date and junk never match updated_at >= since; each pull selects them explicitly."""
+    engine = sa.create_engine(agency_db)
+    izin_db.create(engine)
+    izin_db.insert(engine, "izin_usaha", [izin_db.permit(i, T0 + timedelta(minutes=i)) for i in range(1, 11)])
+    izin_db.insert(engine, "izin_usaha_kbli", [izin_db.kbli(i, i) for i in range(1, 11)])
+    first = pipeline.extract_izin(CTX, url=agency_db)
+    assert first["dpmptsp_izin_usaha"]["rows_loaded"] == 10
+
+    # after the first pull, the agency's application writes rows it forgets to stamp
+    izin_db.insert(engine, "izin_usaha", [izin_db.permit(11, updated_at=None), izin_db.permit(12, updated_at=None),
+                                          izin_db.permit(13, updated_at="0000-00-00 00:00:00"),
+                                          izin_db.permit(14, updated_at="1899-12-31 23:00:00")])
+    izin_db.insert(engine, "izin_usaha_kbli", [izin_db.kbli(11, 11, updated_at=None)])
+    second = pipeline.extract_izin(RunContext(CTX.dag_id, "run-2"), url=agency_db)
+    permits, kbli = second["dpmptsp_izin_usaha"], second["dpmptsp_izin_usaha_kbli"]
+    assert (permits["rows_loaded"], permits["rows_quarantined"], permits["rows_without_timestamp"]) == (0, 4, 4)
+    assert (kbli["rows_quarantined"], kbli["rows_without_timestamp"]) == (1, 1)
+    assert _raw(warehouse_url, "select source, location, field, rule from quarantine.row_error order by 1, 2") == [
+        ("dpmptsp_izin_usaha", "izin_usaha id 11", "updated_at", "required"),
+        ("dpmptsp_izin_usaha", "izin_usaha id 12", "updated_at", "required"),
+        ("dpmptsp_izin_usaha", "izin_usaha id 13", "updated_at", "timestamp"),
+        ("dpmptsp_izin_usaha", "izin_usaha id 14", "updated_at", "timestamp"),
+        ("dpmptsp_izin_usaha_kbli", "izin_usaha_kbli id 11", "updated_at", "required")]
+    batches = _raw(warehouse_url, "select source, status, rows_loaded, rows_quarantined, watermark"
+                                  " from audit.load_batch order by batch_id")
+    # the batch's watermark is that of the rows the overlap re-read: the unstamped rows add nothing to it
+    assert batches[2] == ("dpmptsp_izin_usaha", "loaded", 0, 4, batches[0][4])
+    assert batches[3] == ("dpmptsp_izin_usaha_kbli", "loaded", 0, 1, batches[1][4])
+    with warehouse.connect(warehouse_url) as conn:
+        assert last_watermark(conn, "dpmptsp_izin_usaha") == batches[0][4], "the watermark does not move"
+    for source, report in second.items():  # a batch of only held-back rows is gated like any other
+        assert pipeline.gate_source(source, report, CTX)["rejected"] == []
+
+    # swept again next run: still counted, not quarantined twice, no new batch
+    third = pipeline.extract_izin(RunContext(CTX.dag_id, "run-3"), url=agency_db)["dpmptsp_izin_usaha"]
+    assert (third["loaded"], third["rows_without_timestamp"]) == ([], 4)
+    assert _raw(warehouse_url, "select count(*) from quarantine.row_error") == [(5,)]
+
+    # the agency stamps one: it arrives as an ordinary change and moves the watermark
+    fixed = T0 + timedelta(hours=2)
+    izin_db.update(engine, "izin_usaha", [11], updated_at=fixed)
+    fourth = pipeline.extract_izin(RunContext(CTX.dag_id, "run-4"), url=agency_db)["dpmptsp_izin_usaha"]
+    assert (fourth["rows_loaded"], fourth["rows_quarantined"], fourth["rows_without_timestamp"]) == (1, 0, 3)
+    assert _raw(warehouse_url, "select id from raw.dpmptsp_izin_usaha where id = '11'") == [("11",)]
+    with warehouse.connect(warehouse_url) as conn:
+        assert last_watermark(conn, "dpmptsp_izin_usaha").astimezone(izin.AGENCY_TIMEZONE).replace(
+            tzinfo=None) == fixed
+
+    # a fix-up script stamps another with its created_at, long before the watermark: still found, by its id
+    izin_db.update(engine, "izin_usaha", [12], updated_at=T0)
+    fifth = pipeline.extract_izin(RunContext(CTX.dag_id, "run-5"), url=agency_db)["dpmptsp_izin_usaha"]
+    assert (fifth["rows_loaded"], fifth["rows_without_timestamp"]) == (1, 2)
+    assert _raw(warehouse_url, "select updated_at from raw.dpmptsp_izin_usaha where id = '12'") == [
+        ("2026-10-01 09:00:00",)]
+    with warehouse.connect(warehouse_url) as conn:
+        assert last_watermark(conn, "dpmptsp_izin_usaha").astimezone(izin.AGENCY_TIMEZONE).replace(
+            tzinfo=None) == fixed, "an old stamp does not move the watermark back"
+    engine.dispose()
 
 
 def test_unreachable_database_is_transient_refused_login_is_fatal():

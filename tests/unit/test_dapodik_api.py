@@ -329,3 +329,102 @@ def test_serves_a_jsonl_file_and_rereads_it_when_it_changes(tmp_path):
         assert len(dapodik.pull(api.base_url, TOKEN, None).rows) == 6
     with pytest.raises(RuntimeError, match="not started"):
         _ = api.base_url
+
+
+# -- incomplete or inconsistent paging: rejected whole, reasons in counts only ---------------------------------------
+
+def _incomplete(api, **kwargs) -> str:
+    with pytest.raises(dapodik.PullIncomplete) as failure:
+        dapodik.pull(api.base_url, TOKEN, None, **kwargs)
+    assert isinstance(failure.value, ContractError), "handled like any contract breach: recorded, nothing stored"
+    reason = failure.value.reason
+    assert "00000000-0000-4000" not in reason and "SISWA" not in reason and "357305" not in reason
+    return reason
+
+
+def test_a_repeated_page_rejects_the_pull(serve):
+    api = serve([student(i) for i in range(23)], Faults(repeat_pages={3: 2}))
+    reason = _incomplete(api, per_page=5)
+    assert reason == ("incomplete pull: meta.total says 23, 18 distinct record(s) received; page 3 repeats page 2; "
+                      "5 record(s) served again unchanged")
+    assert api.faults_injected["repeat_page"] == 1 and api.requests == 5
+
+
+def test_an_overstated_total_rejects_the_pull(serve):
+    api = serve([student(i) for i in range(23)], Faults(total_delta=10))
+    reason = _incomplete(api, per_page=5)
+    assert reason.startswith("incomplete pull: meta.total says 33, 23 distinct record(s) received; "
+                             "23 record(s) received in 7 page(s); ")
+    assert "page 5 has 3 record(s), fewer than per_page 5, before the last page 7" in reason
+    assert "page 6 has 0 record(s)" in reason
+
+
+def test_records_dropped_from_a_page_reject_the_pull(serve):
+    api = serve([student(i) for i in range(23)], Faults(drop_records={2: 2}))
+    reason = _incomplete(api, per_page=5)
+    assert reason == ("incomplete pull: meta.total says 23, 21 distinct record(s) received; 21 record(s) received in "
+                      "5 page(s); page 2 has 3 record(s), fewer than per_page 5, before the last page 5")
+
+
+def test_a_total_changing_mid_pull_rejects_it_at_that_page(serve):
+    api = serve([student(i) for i in range(23)], Faults(total_changes={3: 1}))
+    reason = _incomplete(api, per_page=5)
+    assert reason.startswith("incomplete pull: meta.total says 23, 10 distinct record(s) received; "
+                             "meta.total changed from 23 to 24 at page 3")
+    assert api.requests == 9, "each reading stops at the page contradicting the first; read 3 times, then rejected"
+    assert api.faults_injected["wrong_total"] == 3
+
+
+def test_a_record_inserted_behind_the_offset_mid_pull_makes_the_pull_read_again(serve):
+    """A school syncs a record with an old updated_at while we page: everything after it slides one place on."""
+    api = serve([student(i) for i in range(10)], Faults(script={2: "429"}, retry_after=0))
+
+    def school_syncs_an_old_record(_seconds):
+        api.upsert([student(77, updated_at=(stamp(0) - timedelta(days=1)).isoformat())])
+
+    delivery = dapodik.pull(api.base_url, TOKEN, None, per_page=3, sleep=school_syncs_an_old_record)
+    assert sorted(ids(delivery)) == sorted(student(i)["peserta_didik_id"] for i in [*range(10), 77])
+    assert api.requests == 3 + 4, "page 1, page 2 throttled then again (meta.total now 11), pages 1-4 again"
+    assert delivery.source_ref.endswith("pages 1-4")
+    with pytest.raises(dapodik.PullIncomplete, match="meta.total changed from 11 to 12 at page 2"):
+        api.set_faults(Faults(script={2: "429"}, retry_after=0))
+        api.reset_counters()
+        dapodik.pull(api.base_url, TOKEN, None, per_page=3, restarts=0, sleep=lambda _: api.upsert(
+            [student(78, updated_at=(stamp(0) - timedelta(days=1)).isoformat())]))
+
+
+def test_a_record_updated_mid_pull_is_a_new_version_not_a_fault(serve):
+    api = serve([student(i) for i in range(10)], Faults(script={2: "429"}, retry_after=0))
+    updated = []
+
+    def agency_updates_record_1(_seconds):
+        api.upsert([student(1, nama="DIUBAH", updated_at=stamp(100).isoformat())])
+        updated.append(True)
+
+    delivery = dapodik.pull(api.base_url, TOKEN, None, per_page=3, sleep=agency_updates_record_1)
+    assert updated and len(delivery.rows) == 10, "both versions of record 1 kept, counted against meta.total"
+    assert [r["nama"] for r in as_dicts(delivery) if r["peserta_didik_id"] == student(1)["peserta_didik_id"]] == [
+        "SISWA NOMOR 1", "DIUBAH"]
+
+
+def test_ledger_classifies_repeats_by_updated_at():
+    from lintas.extract.paging import PageLedger
+
+    ledger = PageLedger(requested_per_page=2)
+    assert ledger.page(1, total=4, total_pages=2, per_page=2, records=2, digest=b"p1")
+    assert ledger.record("a", b"a1", stamp(1)) == "new" and ledger.record("b", b"b1", stamp(2)) == "new"
+    assert ledger.page(2, total=4, total_pages=2, per_page=2, records=2, digest=b"p2")
+    assert ledger.record("a", b"a2", stamp(0)) == "stale", "other values, older updated_at"
+    assert ledger.record("b", b"b2", stamp(5)) == "moved"
+    assert ledger.distinct == 2 and ledger.received == 4
+    assert ledger.reason() == ("incomplete pull: meta.total says 4, 2 distinct record(s) received; "
+                               "1 record(s) served again with other values but no newer updated_at")
+    inconsistent = PageLedger(requested_per_page=10)
+    inconsistent.page(1, total=25, total_pages=2, per_page=None, records=10, digest=b"x")
+    assert "meta.total_pages says 2, but 25 record(s) at 10 per page need 3" in inconsistent.reason()
+
+
+def test_a_server_capping_per_page_is_followed_by_its_meta(serve):
+    api = serve([student(i) for i in range(23)], page_cap=10)
+    delivery = dapodik.pull(api.base_url, TOKEN, None, per_page=1000)
+    assert len(delivery.rows) == 23 and api.requests == 3 and delivery.source_ref.endswith("pages 1-3")

@@ -6,6 +6,15 @@ overlap (`next_since`), because equal timestamps happen, and the loader stores e
 (`key_columns`). Transient failures (429 with Retry-After, 5xx, timeouts, dropped connections) are retried with
 capped exponential backoff; a refused token fails at once. Messages name the endpoint and page, never the token nor
 a record's values.
+
+Every pull is verified against the pages' own `meta` before it is accepted (`lintas.extract.paging`): records
+received must equal `meta.total` (with `updated_since`, the filtered total), `total`/`total_pages` must not change
+between pages (if they do, records were added meanwhile: the pull reads again from page 1, at most twice more), no
+page before the last may be short, no page may repeat an earlier one, and a `peserta_didik_id`
+may come twice only with a newer `updated_at` (a record updated while we paged: both versions are kept, staging
+takes the newest, and the watermark is held back). Otherwise `PullIncomplete` (a ContractError) rejects the pull
+whole with a reason in counts only ("meta.total says 711, 611 distinct record(s) received; page 3 repeats page 2"):
+nothing is stored, the watermark stays, and the next scheduled run pulls again.
 """
 
 from __future__ import annotations
@@ -24,6 +33,7 @@ from zoneinfo import ZoneInfo
 import httpx
 
 from lintas.extract.contract import ContractError, Delivery, RowError
+from lintas.extract.paging import PageLedger
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +71,10 @@ class ApiRequestError(ApiError):
 
 class ApiUnavailable(ApiError):
     """Transient: the API still failed after the bounded retries (the task retries later)."""
+
+
+class PullIncomplete(ContractError):
+    """The pages contradict their own meta (records missing or served twice): the pull is rejected whole."""
 
 
 def next_since(watermark: datetime | None, overlap: timedelta = DEFAULT_OVERLAP) -> datetime | None:
@@ -178,8 +192,17 @@ class _Client:
         raise AssertionError("unreachable")
 
 
-def _page_payload(response: httpx.Response, page: int, ref: str) -> tuple[list, int]:
-    """(data, total_pages) of one page, or ContractError naming the page."""
+def _whole(meta: dict, name: str, page: int, ref: str, *, required: bool = True) -> int | None:
+    value = meta.get(name)
+    if value is None and not required:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ContractError(ref, f"page {page}: meta.{name} is not a whole number")
+    return value
+
+
+def _page_payload(response: httpx.Response, page: int, ref: str) -> tuple[list, int, int, int | None]:
+    """(data, meta.total, meta.total_pages, meta.per_page) of one page, or ContractError naming the page."""
     try:
         payload = response.json()
     except ValueError:
@@ -189,27 +212,29 @@ def _page_payload(response: httpx.Response, page: int, ref: str) -> tuple[list, 
     meta = payload.get("meta")
     if not isinstance(meta, dict):
         raise ContractError(ref, f"page {page}: response has no 'meta' object")
-    total_pages = meta.get("total_pages")
-    if isinstance(total_pages, bool) or not isinstance(total_pages, int) or total_pages < 0:
-        raise ContractError(ref, f"page {page}: meta.total_pages is not a whole number")
+    total_pages = _whole(meta, "total_pages", page, ref)
+    total = _whole(meta, "total", page, ref)
+    per_page = _whole(meta, "per_page", page, ref, required=False) or None
     if "page" in meta and meta["page"] != page:
         raise ContractError(ref, f"page {page}: meta.page says {meta['page']!r}")
-    return payload["data"], total_pages
+    return payload["data"], total, total_pages, per_page
 
 
 def pull(base_url: str, token: str, updated_since: datetime | None, per_page: int = MAX_PER_PAGE, *,
          attempts: int = 6, base_delay: float = 1.0, max_delay: float = 60.0, max_retry_after: float = 300.0,
-         timeout: float = 60.0, connect_timeout: float = 10.0,
+         timeout: float = 60.0, connect_timeout: float = 10.0, restarts: int = 2,
          sleep: Callable[[float], None] = time.sleep) -> Delivery:
     """Read every page of the records changed since `updated_since` (None: all) into one Delivery.
 
     Raises ApiAuthError/ApiRequestError (fatal), ApiUnavailable (transient, after `attempts` tries per request),
-    or ContractError (the delivery breaks the contract: an unreadable page, a field gone from every record).
+    or ContractError (the delivery breaks the contract: an unreadable page, a field gone from every record;
+    PullIncomplete: the pages contradict their meta). A pull whose meta.total changes between pages (records added
+    or removed meanwhile) is read again from page 1, at most `restarts` times, before it is rejected.
     """
     if not 1 <= per_page <= MAX_PER_PAGE:
         raise ValueError(f"per_page must be between 1 and {MAX_PER_PAGE}")
-    if attempts < 1:
-        raise ValueError("attempts must be >= 1")
+    if attempts < 1 or restarts < 0:
+        raise ValueError("attempts must be >= 1 and restarts >= 0")
     token = token.strip()  # a secret read from a file often ends in a newline
     if not token or not all(33 <= ord(c) < 127 for c in token):  # else the HTTP library's error would quote it
         raise ApiRequestError(f"{_shown(base_url)}: the Dapodik token is empty or has characters not allowed in "
@@ -222,10 +247,6 @@ def pull(base_url: str, token: str, updated_since: datetime | None, per_page: in
     if updated_since is not None:
         params["updated_since"] = updated_since.isoformat()
 
-    delivery = Delivery(source=SOURCE, source_ref=ref, checksum="", period=None, columns=RAW_COLUMNS,
-                        key_columns=KEY_COLUMNS)
-    digest = hashlib.sha256()
-    state = _State()
     http = httpx.Client(
         headers={"Authorization": f"Bearer {token}", "Accept": "application/json"},
         timeout=httpx.Timeout(timeout, connect=connect_timeout),
@@ -234,28 +255,22 @@ def pull(base_url: str, token: str, updated_since: datetime | None, per_page: in
     with http:
         client = _Client(http, base_url.rstrip("/") + ENDPOINT, attempts=attempts, base_delay=base_delay,
                          max_delay=max_delay, max_retry_after=max_retry_after, sleep=sleep)
-        page = 1
-        while True:
-            response = client.get({**params, "page": str(page)}, page)
-            data, total_pages = _page_payload(response, page, ref)  # re-read each page: records keep arriving
-            for row_number, record in enumerate(data, start=1):
-                digest.update(_canonical(record) + b"\n")
-                _convert(record, page, row_number, delivery, state)
-            log.debug("%s page %d/%d: %d record(s)", ref, page, total_pages, len(data))
-            if not data and page < total_pages:
-                raise ContractError(ref, f"page {page}: no records, yet meta says {total_pages} page(s)")
-            if page >= total_pages:
+        for reading in range(1, restarts + 2):
+            delivery, state, ledger, last_page = _read_pages(client, params, ref, per_page)
+            if ledger.meta_changed is None or reading > restarts:
                 break
-            page += 1
-        last_page = page
+            # records were added or removed while we paged: a race, not a broken API; read the set again
+            log.warning("%s: %s; reading again from page 1 (%d/%d)", ref, ledger.meta_changed, reading, restarts)
 
     delivery.source_ref = f"{ref} pages 1-{last_page}"
+    incomplete = ledger.reason()
+    if incomplete:
+        raise PullIncomplete(delivery.source_ref, incomplete)
     if state.records:
         absent = [f for f in FIELDS if f not in state.present]
         if absent:
             raise ContractError(delivery.source_ref, f"field(s) absent from every record: {', '.join(absent)} "
                                                      "(renamed or dropped by the agency?)")
-    delivery.checksum = digest.hexdigest()
     delivery.extra_columns = list(state.extra)
     delivery.watermark = state.watermark()
     if state.moved:
@@ -264,6 +279,34 @@ def pull(base_url: str, token: str, updated_since: datetime | None, per_page: in
     log.info("%s: %d request(s), %d row(s), %d quarantined, %d extra field(s)", delivery.source_ref,
              client.requests, len(delivery.rows), len(delivery.errors), len(delivery.extra_columns))
     return delivery
+
+
+def _read_pages(client: _Client, params: dict[str, str], ref: str,
+                per_page: int) -> tuple[Delivery, _State, PageLedger, int]:
+    """Pages 1..total_pages (as the first page's meta says) into a Delivery, with the ledger that checks them."""
+    delivery = Delivery(source=SOURCE, source_ref=ref, checksum="", period=None, columns=RAW_COLUMNS,
+                        key_columns=KEY_COLUMNS)
+    digest = hashlib.sha256()
+    state = _State()
+    ledger = PageLedger(per_page)
+    page = 1
+    while True:
+        response = client.get({**params, "page": str(page)}, page)
+        data, total, total_pages, served_per_page = _page_payload(response, page, ref)
+        canonical = [_canonical(record) for record in data]
+        page_digest = hashlib.md5(b"\n".join(canonical), usedforsecurity=False).digest()
+        if not ledger.page(page, total, total_pages, served_per_page, len(data), page_digest):
+            break  # the first page's meta is the plan; a page contradicting it ends this reading
+        for row_number, (record, text) in enumerate(zip(data, canonical, strict=True), start=1):
+            digest.update(text + b"\n")
+            key, stamp = _convert(record, page, row_number, delivery, state)
+            ledger.record(key, hashlib.md5(text, usedforsecurity=False).digest(), stamp)
+        log.debug("%s page %d/%d: %d record(s)", ref, page, total_pages, len(data))
+        if page >= ledger.total_pages:
+            break
+        page += 1
+    delivery.checksum = digest.hexdigest()
+    return delivery, state, ledger, page
 
 
 class _State:
@@ -296,8 +339,10 @@ class _State:
         return min(self.newest, self.hold)
 
 
-def _convert(record, page: int, row_number: int, delivery: Delivery, state: _State) -> None:
-    """One API record to a raw row, or to a RowError (quarantine)."""
+def _convert(record, page: int, row_number: int, delivery: Delivery,
+             state: _State) -> tuple[str | None, datetime | None]:
+    """One API record to a raw row, or to a RowError (quarantine). Returns its id and updated_at, where readable,
+    for the paging ledger (which checks quarantined records too)."""
     location = f"page {page}"
 
     def quarantine(field_name: str, rule: str, reason: str) -> None:
@@ -305,7 +350,7 @@ def _convert(record, page: int, row_number: int, delivery: Delivery, state: _Sta
 
     if not isinstance(record, dict):
         quarantine("*", "not_an_object", "record is not a JSON object")
-        return
+        return None, None
     state.records += 1
     found: dict[str, object] = {}
     extra: dict[str, object] = {}
@@ -322,22 +367,19 @@ def _convert(record, page: int, row_number: int, delivery: Delivery, state: _Sta
 
     missing = [f for f in FIELDS if f not in found]
     values = {f: _text(found.get(f)) for f in FIELDS}
+    key, stamp = values["peserta_didik_id"], parse_timestamp(values["updated_at"])
     if duplicated:
         quarantine(duplicated, "duplicate_field", f"field {duplicated} appears more than once (case or spaces)")
-        return
-    if missing:
+    elif missing:
         quarantine(missing[0], "field_missing", f"record lacks field(s): {', '.join(missing)}")
-        return
-    if values["peserta_didik_id"] is None:
+    elif key is None:
         quarantine("peserta_didik_id", "required", "peserta_didik_id is blank")
-        return
-    if values["updated_at"] is None:
+    elif values["updated_at"] is None:
         quarantine("updated_at", "required", "updated_at is blank")
-        return
-    stamp = parse_timestamp(values["updated_at"])
-    if stamp is None:
+    elif stamp is None:
         quarantine("updated_at", "timestamp", "updated_at is not an ISO-8601 timestamp")
-        return
-    state.good(values["peserta_didik_id"], stamp)
-    extra_json = json.dumps(extra, ensure_ascii=False, sort_keys=True) if extra else None
-    delivery.rows.append((page, row_number, *(values[f] for f in FIELDS), extra_json))
+    else:
+        state.good(key, stamp)
+        extra_json = json.dumps(extra, ensure_ascii=False, sort_keys=True) if extra else None
+        delivery.rows.append((page, row_number, *(values[f] for f in FIELDS), extra_json))
+    return key, stamp

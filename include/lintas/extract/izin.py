@@ -3,6 +3,15 @@
 Any SQLAlchemy URL works (MariaDB/MySQL in production, SQLite for the stand-in). The account needs only SELECT.
 Each pull reads rows with `updated_at >= since` (the caller subtracts an overlap from the last watermark, because
 equal timestamps and late commits happen); the loader stores each record version once.
+
+Rows without a usable `updated_at` would never match `updated_at >= since`: NULL, a MySQL/MariaDB zero date
+('0000-00-00 00:00:00', which PyMySQL hands over as that text, not a datetime) or anything before 1900. Every pull
+therefore also selects them explicitly (`updated_at is null or updated_at < 1900-01-01`) and quarantines them
+(field `updated_at`, rule `required` for NULL, `timestamp` otherwise, located by table and id). The loader keeps a
+quarantined record once (by the md5 of its values), so sweeping them each pull stores nothing twice; they never
+move the watermark; the pull's report counts them (`rows_without_timestamp`) on every run until the agency fixes
+them. The caller also passes the ids it holds only in quarantine for their updated_at (`recheck_ids`): a fix that
+stamps such a row with an old time (say its created_at, before the watermark) is still found by its key.
 """
 
 from __future__ import annotations
@@ -11,6 +20,7 @@ import hashlib
 import json
 import logging
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -26,6 +36,8 @@ log = logging.getLogger(__name__)
 AGENCY_TIMEZONE = ZoneInfo("Asia/Jakarta")
 DEFAULT_OVERLAP = timedelta(minutes=30)
 FETCH_CHUNK = 5_000
+# An updated_at before this is no timestamp a permit can have (zero dates compare below it too): swept, quarantined.
+NO_TIMESTAMP_BEFORE = datetime(1900, 1, 1)
 
 
 @dataclass(frozen=True)
@@ -105,6 +117,10 @@ def _as_local(value) -> datetime | None:
     return parsed.replace(tzinfo=AGENCY_TIMEZONE) if parsed.tzinfo is None else parsed
 
 
+_NO_STAMP = "updated_at is NULL: no incremental pull selects it by time; swept each pull until the agency sets it"
+_BAD_STAMP = "updated_at is not a usable timestamp (a zero date, unparsable, or before 1900)"
+
+
 def _source_columns(engine: sa.Engine, table: Table) -> list[str]:
     inspector = sa.inspect(engine)
     if not inspector.has_table(table.name):
@@ -117,12 +133,15 @@ def _source_columns(engine: sa.Engine, table: Table) -> list[str]:
     return present
 
 
-def pull(engine: sa.Engine, table: Table, since: datetime | None, *, attempts: int = 4,
-         base_delay: float = 2.0) -> Delivery:
-    """Read every row of `table` with updated_at >= since, retrying transient connection failures."""
+def pull(engine: sa.Engine, table: Table, since: datetime | None, *, recheck_ids: Iterable[str] = (),
+         attempts: int = 4, base_delay: float = 2.0) -> Delivery:
+    """Read every row of `table` with updated_at >= since, or without a usable updated_at, or whose id is in
+    `recheck_ids` (rows held back before for their updated_at: a fix may stamp them with an older time), retrying
+    transient connection failures."""
+    recheck_ids = sorted(set(recheck_ids))
     for attempt in range(1, attempts + 1):
         try:
-            return _pull_once(engine, table, since)
+            return _pull_once(engine, table, since, recheck_ids)
         except DBAPIError as exc:
             code = exc.orig.args[0] if exc.orig is not None and exc.orig.args else None
             if code in ACCESS_DENIED:
@@ -143,7 +162,7 @@ def pull(engine: sa.Engine, table: Table, since: datetime | None, *, attempts: i
     raise AssertionError("unreachable")
 
 
-def _pull_once(engine: sa.Engine, table: Table, since: datetime | None) -> Delivery:
+def _pull_once(engine: sa.Engine, table: Table, since: datetime | None, recheck_ids: list[str]) -> Delivery:
     present = _source_columns(engine, table)
     lowered = {c.lower(): c for c in present}
     extra = sorted(c for c in present if c.lower() not in table.columns)
@@ -153,8 +172,12 @@ def _pull_once(engine: sa.Engine, table: Table, since: datetime | None) -> Deliv
     since_local = None
     if since is not None:
         since_local = since.astimezone(AGENCY_TIMEZONE).replace(tzinfo=None)
-        query = query.where(updated_at >= since_local)
-    since_ref = since_local.isoformat(sep=" ") if since_local else "start"
+        # rows without a usable updated_at are swept every time: `>= since` alone never finds them
+        wanted = [updated_at >= since_local, updated_at.is_(None), updated_at < NO_TIMESTAMP_BEFORE]
+        if recheck_ids:
+            wanted.append(source_table.c[lowered["id"]].in_([int(i) if i.isdigit() else i for i in recheck_ids]))
+        query = query.where(sa.or_(*wanted))
+    since_ref = f"{since_local.isoformat(sep=' ')} or no timestamp" if since_local else "start"
     delivery = Delivery(
         source=table.source,
         source_ref=f"{table.name} updated_at>={since_ref}",
@@ -178,17 +201,30 @@ def _pull_once(engine: sa.Engine, table: Table, since: datetime | None) -> Deliv
                 extra_values = {c: _text(by_name[c]) for c in extra}
                 line = json.dumps([values, extra_values], sort_keys=True, ensure_ascii=False)
                 digest.update(line.encode("utf-8"))
-                stamp = _as_local(by_name[lowered["updated_at"]])
+                raw_stamp = by_name[lowered["updated_at"]]
+                stamp = _as_local(raw_stamp)
                 if values["id"] is None:
-                    delivery.errors.append(RowError(row_number, "id", "required", "id is blank", line))
+                    delivery.errors.append(RowError(row_number, "id", "required", "id is blank", line, table.name))
                     continue
-                if stamp is None:
-                    delivery.errors.append(RowError(row_number, "updated_at", "timestamp",
-                                                    "updated_at is blank or not a timestamp", line))
+                where = f"{table.name} id {values['id']}"  # the agency's row key: opaque, no personal data
+                if values["updated_at"] is None:
+                    delivery.errors.append(RowError(row_number, "updated_at", "required", _NO_STAMP, line, where))
+                    continue
+                if stamp is None or stamp.replace(tzinfo=None) < NO_TIMESTAMP_BEFORE:
+                    delivery.errors.append(RowError(row_number, "updated_at", "timestamp", _BAD_STAMP, line, where))
                     continue
                 watermark = stamp if watermark is None or stamp > watermark else watermark
                 delivery.rows.append((row_number, *values.values(),
                                       json.dumps(extra_values) if extra_values else None))
     delivery.checksum = f"{table.name}:{digest.hexdigest()}"
     delivery.watermark = watermark
+    unstamped = without_timestamp(delivery)
+    if unstamped:
+        log.warning("%s: %d row(s) without a usable updated_at, quarantined (once) and swept again every pull until "
+                    "the agency sets it", table.name, unstamped)
     return delivery
+
+
+def without_timestamp(delivery: Delivery) -> int:
+    """Rows of a pull held back for lack of a usable updated_at (new or quarantined by an earlier pull)."""
+    return sum(e.field == "updated_at" for e in delivery.errors)

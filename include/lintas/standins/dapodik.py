@@ -7,7 +7,9 @@ records (loaded from a JSONL file, one record per line, in contract field names)
 (Asia/Jakarta). A record whose updated_at cannot be parsed sorts first and is only served without `updated_since`.
 
 Faults are injected the way the real service misbehaves: 429 with `Retry-After`, 500/502/503, and (for contract
-tests) truncated JSON or a body without `meta` — by request number, every Nth request, or at a seeded rate.
+tests) truncated JSON or a body without `meta` — by request number, every Nth request, or at a seeded rate. Paging
+faults answer 200 with plausible but inconsistent pages, by page number: a page that repeats an earlier page's
+records, records dropped from a page, a `meta.total` that overstates the records, a total that changes mid-pull.
 
     with DapodikServer(records, token="t") as api:   # 127.0.0.1, ephemeral port, background thread
         dapodik.pull(api.base_url, "t", None)
@@ -65,6 +67,11 @@ class Faults:
     error_rate: float = 0.0
     error_statuses: tuple[int, ...] = (500, 502, 503)
     script: Mapping[int, str] = field(default_factory=dict)
+    # Paging faults, by page number (they fire on every request for that page, retries included):
+    repeat_pages: Mapping[int, int] = field(default_factory=dict)  # page -> earlier page whose records it serves
+    drop_records: Mapping[int, int] = field(default_factory=dict)  # page -> records left out of it (meta unchanged)
+    total_delta: int = 0  # meta.total over- (or under-) states the records by this many; total_pages follows it
+    total_changes: Mapping[int, int] = field(default_factory=dict)  # from page p on, meta.total changes by d
 
     def __post_init__(self) -> None:
         unknown = sorted(set(self.script.values()) - set(FAULT_KINDS))
@@ -113,10 +120,13 @@ class DapodikServer:
     """The agency's API on a background thread. Thread-safe: records and faults can change while it serves."""
 
     def __init__(self, records: Iterable[dict] = (), *, token: str, faults: Faults | None = None,
-                 host: str = "127.0.0.1", port: int = 0, data_path: Path | None = None, watch: bool = False):
+                 host: str = "127.0.0.1", port: int = 0, data_path: Path | None = None, watch: bool = False,
+                 page_cap: int | None = None):
         if not token:
             raise ValueError("the stand-in needs a bearer token")
         self._token = token.encode("utf-8")
+        # like many real APIs, serve at most this many records per page whatever was asked (meta.per_page says so)
+        self._page_cap = page_cap
         self._lock = threading.RLock()
         self._records: list[dict] = []
         self._ordered: list[dict] | None = None  # records in the API's order, with their sort keys alongside
@@ -269,6 +279,7 @@ class DapodikServer:
             return _error(400, "bad_request", "page must be >= 1")
         if not 1 <= per_page <= MAX_PER_PAGE:
             return _error(400, "bad_request", f"per_page must be between 1 and {MAX_PER_PAGE}")
+        per_page = min(per_page, self._page_cap or per_page)
         since = None
         if params.get("updated_since") and params["updated_since"][0].strip():
             raw = params["updated_since"][0].strip()
@@ -280,10 +291,16 @@ class DapodikServer:
         records = self._in_order()
         # unparsable timestamps sort first, so they fall below any since
         first = 0 if since is None else bisect.bisect_left(self._keys, (since, ""))
-        total = len(records) - first
-        start = first + (page - 1) * per_page
+        total = self._reported_total(len(records) - first, page)
+        served = self._page_served(page)
+        start = first + (served - 1) * per_page
+        data = records[start:start + per_page]
+        dropped = min(self.faults.drop_records.get(page, 0), len(data))
+        if dropped:
+            self.faults_injected["drop_records"] += 1
+            data = data[:len(data) - dropped]
         payload = {
-            "data": records[start:start + per_page],
+            "data": data,
             "meta": {"page": page, "per_page": per_page, "total": total, "total_pages": math.ceil(total / per_page)},
         }
         if fault == NO_META:
@@ -294,6 +311,20 @@ class DapodikServer:
             self.faults_injected[fault] += 1
             body = body[: len(body) // 2]
         return 200, {"Content-Type": "application/json; charset=utf-8"}, body
+
+    def _reported_total(self, total: int, page: int) -> int:
+        faults = self.faults
+        delta = faults.total_delta + sum(d for p, d in faults.total_changes.items() if page >= p)
+        if delta:
+            self.faults_injected["wrong_total"] += 1
+        return max(total + delta, 0)
+
+    def _page_served(self, page: int) -> int:
+        """Which page's records go out: a repeated page serves an earlier one's."""
+        served = self.faults.repeat_pages.get(page, page)
+        if served != page:
+            self.faults_injected["repeat_page"] += 1
+        return served
 
     def _authorised(self, authorization: str | None) -> bool:
         scheme, _, credentials = (authorization or "").strip().partition(" ")
@@ -419,10 +450,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--retry-after", type=float, default=1, help="Retry-After seconds of a 429")
     parser.add_argument("--error-rate", type=float, default=0.0, help="share of requests answered 500/502/503")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--repeat-page", action="append", default=[], metavar="N:M",
+                        help="serve page M's records again as page N (repeatable)")
+    parser.add_argument("--total-delta", type=int, default=0, help="overstate meta.total by this many records")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    repeats = dict(tuple(int(n) for n in pair.split(":", 1)) for pair in args.repeat_page)
     faults = Faults(seed=args.seed, throttle_every=args.throttle_every, retry_after=args.retry_after,
-                    error_rate=args.error_rate)
+                    error_rate=args.error_rate, repeat_pages=repeats, total_delta=args.total_delta)
     serve_forever(Path(args.data), args.host, args.port, args.token, faults=faults)
 
 
