@@ -207,8 +207,6 @@ def _check_complete(text: str, name: str, delimiter: str, header: list[str], las
     if last_start is None:
         return  # header only: an empty register is the gate's concern, not truncation
     where = f"truncated: last record at line {last_start} is incomplete"
-    if last_count < len(header):
-        raise ContractError(name, f"{where} ({last_count} of {len(header)} fields)")
     offset = 0
     for _ in range(last_start - 1):  # the csv reader counts lines by "\n"
         offset = text.index("\n", offset) + 1
@@ -217,6 +215,8 @@ def _check_complete(text: str, name: str, delimiter: str, header: list[str], las
     except csv.Error as exc:
         if "unexpected end of data" in str(exc):
             raise ContractError(name, f"{where} (a quoted field is never closed)") from None
+    if last_count < len(header):
+        raise ContractError(name, f"{where} ({last_count} of {len(header)} fields)")
     if not text.endswith(("\n", "\r")):
         raise ContractError(name, f"{where} (no line break after it: the file must end with one)")
 
