@@ -167,8 +167,9 @@ def _parse(text: str, name: str, period: str, delimiter: str, checksum: str) -> 
             if not any(f.strip() for f in fields):
                 continue  # blank line, not a record
             last_start, last_count = start, len(fields)
-            _check_lengths(fields, header, row_number, name)
             raw_record = delimiter.join(fields)
+            if len(raw_record) > MAX_FIELD_CHARS:  # only then can a field be over the limit
+                _check_lengths(fields, header, row_number, name)
             if len(fields) != len(header):
                 delivery.errors.append(
                     RowError(row_number, "*", "field_count",
