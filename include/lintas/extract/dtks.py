@@ -135,7 +135,8 @@ def read(path: Path) -> Delivery:
     _check_bytes(data, name)
     text = _decode(data, name)
     del data
-    header_line = text.split("\n", 1)[0]
+    end = text.find("\n")
+    header_line = text if end < 0 else text[:end]
     if not header_line.strip():
         raise ContractError(name, "empty file: no header row")
     delimiter = _delimiter(header_line, name)
