@@ -156,7 +156,7 @@ def cmd_demo(args: argparse.Namespace) -> None:
     print(f"\n[demo] finished in {time.perf_counter() - started:.0f}s")
 
 
-BAD_BATCH_KEEPS = 0.6  # the failing-batch demo's DTKS month lost 40% of the register
+BAD_BATCH_KEEPS = 0.6  # the failing-batch demo's DTKS export stopped at 60% of its bytes, mid-row
 
 
 def _next_month(period: str) -> str:
@@ -165,9 +165,10 @@ def _next_month(period: str) -> str:
 
 
 def _deliver_shrunk_dtks(url: str) -> tuple[Path, bool]:
-    """Dinas Sosial delivers next month's snapshot, but 40% of the register is missing (a truncated export).
-    Written from the latest accepted month; returns (path, whether it was new)."""
+    """Dinas Sosial delivers next month's snapshot, but the export stopped at 60% of its bytes, in the middle of a
+    row. Written from the latest accepted month; returns (path, whether it was new)."""
     import csv
+    import io
 
     with warehouse.connect(url) as conn:
         period, ref = conn.execute(
@@ -186,21 +187,26 @@ def _deliver_shrunk_dtks(url: str) -> tuple[Path, bool]:
     rows = list(csv.reader(text.splitlines(), delimiter=delimiter))
     header, body = rows[0], rows[1:]
     column = [h.strip().upper() for h in header].index("PERIODE")
-    kept = body[: int(len(body) * BAD_BATCH_KEEPS)]
-    for row in kept:
+    for row in body:
         row[column] = bad_period
+    whole = io.StringIO()
+    csv.writer(whole, delimiter=delimiter, lineterminator="\r\n").writerows([header, *body])
+    data = whole.getvalue().encode(encoding)
+    cut = int(len(data) * BAD_BATCH_KEEPS)
+    while data[cut - 1:cut + 1].strip(b"\r\n") != data[cut - 1:cut + 1]:  # cut inside a row, not at its end
+        cut -= 1
     partial = target.with_name(f".{target.name}.partial")
-    with partial.open("w", encoding=encoding, newline="") as fh:
-        csv.writer(fh, delimiter=delimiter, lineterminator="\r\n").writerows([header, *kept])
-    partial.rename(target)  # the outbox never shows half a file
+    partial.write_bytes(data[:cut])
+    partial.rename(target)  # the upload itself is whole: it is the export that stopped short
     return target, True
 
 
 def _demo_failing_batch(url: str, logs: Path) -> None:
-    """A deliberately bad DTKS month: the raw gate holds it back and the published marts do not change."""
+    """A deliberately bad DTKS month, cut short mid-row: rejected as truncated, so the published marts do not
+    change."""
     from lintas.transform import publish
 
-    print("\n[demo] failing batch: Dinas Sosial delivers a month that lost 40% of the register")
+    print("\n[demo] failing batch: Dinas Sosial delivers a month whose export stopped at 60%, mid-row")
     before = publish.fingerprint(url)
     path, new = _deliver_shrunk_dtks(url)
     print(f"[demo]   delivered {path.name}" + ("" if new else " (already delivered by an earlier demo run)"))
@@ -218,7 +224,7 @@ def _demo_failing_batch(url: str, logs: Path) -> None:
     batch_id, _, rows, reason = batch
     verdict = "run failed, as it should" if rc != 0 else "run finished (nothing new to gate)"
     print(f"[demo]   airflow dags test {dag_id}: {verdict} in {time.perf_counter() - step:.0f}s (log: {log_file})")
-    print(f"[demo]   batch {batch_id} ({rows:,} rows) REJECTED and held back from the warehouse: {reason}")
+    print(f"[demo]   batch {batch_id} REJECTED, {rows:,} rows loaded, held back from the warehouse: {reason}")
     print("[demo]   its asset was not updated, so no warehouse build ran for it")
     after = publish.fingerprint(url)
     if after != before:

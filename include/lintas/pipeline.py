@@ -16,7 +16,7 @@ from psycopg import sql
 
 from lintas import settings, warehouse
 from lintas.extract import dapodik, dtks, izin, umkm
-from lintas.extract.contract import ContractError
+from lintas.extract.contract import ContractError, is_not_a_delivery
 from lintas.load.raw import IngestReport, RunContext, ingest_files, last_watermark, load_delivery, record_rejection
 from lintas.quality import gate
 from lintas.transform import dbt, publish
@@ -83,15 +83,14 @@ def prepare_warehouse() -> dict:
 
 
 def extract_files(source_name: str, ctx: RunContext) -> dict:
+    """Read every delivery in the source's outbox. Hidden files, lock files and partial uploads are ignored
+    quietly; any other file is a delivery, so a name outside the contract is rejected (recorded, and the run
+    fails at the gate), never skipped with a log line only. One bad file never stops the others."""
     source = FILE_SOURCES[source_name]
     folder = settings.outbox_dir(source.agency)
     if not folder.is_dir():
         raise PipelineFailed(f"outbox folder for {source.agency} does not exist: {folder}")
-    files = [p for p in folder.iterdir() if p.is_file() and source.reader.matches(p)]
-    ignored = sorted(p.name for p in folder.iterdir() if p.is_file() and p not in files)
-    if ignored:
-        log.warning("%s outbox: %d file(s) do not match the contract's file name and were ignored: %s",
-                    source.agency, len(ignored), ", ".join(ignored))
+    files = [p for p in folder.iterdir() if p.is_file() and not is_not_a_delivery(p)]
     with warehouse.connect() as conn:
         report = ingest_files(conn, source=source.name, files=files, parse=source.reader.read,
                               table=source.table, ctx=ctx)

@@ -86,3 +86,9 @@ def dapodik_api(base_url: str | None = None, token: str | None = None) -> tuple[
 def dpmptsp_url(url: str | None = None) -> str:
     """SQLAlchemy URL of the licensing database: given, LINTAS_DPMPTSP_URL, or the local SQLite stand-in."""
     return url or os.environ.get("LINTAS_DPMPTSP_URL") or f"sqlite:///{lintas_home() / 'sources' / 'dpmptsp.sqlite'}"
+
+
+def region_code() -> str:
+    """Kemendagri kode kab/kota this warehouse serves (LINTAS_KODE_KABKOTA; 3573 = Kota Malang): DTKS files
+    named for another region are rejected."""
+    return os.environ.get("LINTAS_KODE_KABKOTA", "3573")

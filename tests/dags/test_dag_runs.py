@@ -5,7 +5,7 @@ import sqlalchemy as sa
 from lintas import warehouse
 from lintas.standins.dapodik import DapodikServer
 from tests.dags.test_dag_integrity import EXTRACT_DAGS
-from tests.fixtures import izin_db
+from tests.fixtures import bad_deliveries, izin_db
 from tests.fixtures.dapodik_records import TOKEN, student
 from tests.fixtures.dtks_files import good_file, member, write
 from tests.fixtures.umkm_workbooks import good_workbook
@@ -175,3 +175,25 @@ def test_an_inconsistent_pull_fails_the_extract_without_retry_and_triggers_no_bu
         assert _asset_events(uri) == events_before + 1
     with warehouse.connect(warehouse_url) as conn:
         assert conn.execute("select count(*) from raw.disdik_peserta_didik").fetchone() == (25,)
+
+
+def test_a_poison_file_fails_the_run_once_without_retry_and_the_good_month_still_loads(
+        airflow_db, dagbag, warehouse_url, outbox, capfd):
+    """Issue 11: a UTF-16 file first in the outbox used to crash the extract (retried for nothing) and block every
+    later month. Now it is a rejected batch, the good month is loaded and accepted in the same run, and the run
+    fails at the gate, once, naming the file and why."""
+    bad_deliveries.dtks_in_utf16(outbox, period="2026-09")
+    good_file(outbox, period="2026-10", count=20)
+    dagrun = dagbag.dags["lintas_extract_dinsos_dtks"].test()
+    tries = {ti.task_id: (ti.state, ti.try_number) for ti in dagrun.get_task_instances()}
+    assert dagrun.state == "failed"
+    assert tries["load_outbox"] == ("success", 1)
+    assert tries["gate__dinsos_dtks"] == ("failed", 1), "a verdict on data is not retried"
+    task_output = "".join(capfd.readouterr())  # the gate's failure, as the task log shows it
+    assert "DTKS_3573_202609.csv rejected: UTF-16 is not an accepted encoding (UTF-8 or Windows-1252)" in task_output
+    with warehouse.connect(warehouse_url) as conn:
+        batches = conn.execute("select source_ref, status, rows_loaded from audit.load_batch order by 1").fetchall()
+    assert batches == [("DTKS_3573_202609.csv", "rejected", 0), ("DTKS_3573_202610.csv", "accepted", 20)]
+    # the file stays in the outbox; it was judged once, so the next run is quiet and green
+    state, tasks = _run(dagbag, "lintas_extract_dinsos_dtks")
+    assert state == "success" and tasks["gate__dinsos_dtks"] == "skipped"

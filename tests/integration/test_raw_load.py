@@ -31,10 +31,10 @@ def test_reruns_and_redeliveries_never_duplicate(warehouse_url, outbox):
     pipeline.extract_files("dinsos_dtks", CTX)
     second = pipeline.extract_files("dinsos_dtks", RunContext("test_dag", "run-2"))
     assert second["loaded"] == [] and second["skipped"] == [path.name]
-    # the same bytes delivered again under another (valid) name are the same delivery
+    # the same bytes delivered again under another (valid) name: not loaded twice, and not silently skipped
     (outbox / "DTKS_3573_202611.csv").write_bytes(path.read_bytes())
     third = pipeline.extract_files("dinsos_dtks", CTX)
-    assert third["loaded"] == []
+    assert third["loaded"] == [] and [r["source_ref"] for r in third["rejected"]] == ["DTKS_3573_202611.csv"]
     assert _count(warehouse_url, "select count(*) from raw.dinsos_dtks") == 10
 
 

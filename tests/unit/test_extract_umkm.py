@@ -330,5 +330,5 @@ def test_period_comes_from_the_file_name_and_bad_names_are_rejected(tmp_path):
     path = good_workbook(tmp_path, name="umkm_binaan_2025_rev2.xlsx")
     assert umkm.read(path).period == "2025"
     lock = good_workbook(tmp_path, name="~$UMKM_BINAAN_2026.xlsx")
-    with pytest.raises(ContractError, match="file name"):
+    with pytest.raises(ContractError, match="name does not match the contract"):
         umkm.read(lock)

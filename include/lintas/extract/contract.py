@@ -65,3 +65,14 @@ def sha256_file(path: Path) -> str:
 def normalise_header(name: str) -> str:
     """Headers match case-insensitively, ignoring surrounding spaces (and a stray BOM)."""
     return " ".join(name.replace("\ufeff", "").strip().upper().split())
+
+
+# Files in an outbox that are not deliveries (yet): hidden files and partial uploads (`.x.partial`), office and
+# editor lock or swap files, downloads and copies still in progress. They are ignored quietly; every other file
+# is a delivery and is read, or rejected with a reason (a name outside the contract included).
+_IN_PROGRESS_SUFFIXES = (".tmp", ".temp", ".part", ".partial", ".crdownload", ".swp", ".lock", "~")
+
+
+def is_not_a_delivery(path: Path) -> bool:
+    name = path.name
+    return name.startswith((".", "~$")) or name.lower().endswith(_IN_PROGRESS_SUFFIXES)

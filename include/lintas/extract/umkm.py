@@ -5,6 +5,11 @@ matching contract column names, and may span two rows with merged cells (a label
 or a group label such as `KOPERASI` merged horizontally over `NAMA KOPERASI` / `NOMOR INDUK KOPERASI`). Data ends
 at the `JUMLAH` / `TOTAL` row. Cell values become text as delivered but readable (see `_text`); a NIK stored as a
 number cell is marked `_nik_cell_type = 'number'`: Excel kept only 15 significant digits, so it is corrupt.
+
+A workbook is rejected whole (recorded as a rejected batch naming file, sheet, row and column where known) when it
+is not a readable XLSX container, a sheet has no contract header, or a data cell of a read column holds a NUL
+character or is longer than `MAX_CELL_CHARS`: no contract value comes near that, so such a cell means a corrupt
+or mis-pasted workbook. Excel lock files (`~$...`) are not deliveries.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ log = logging.getLogger(__name__)
 
 SOURCE = "diskopindag_umkm"
 FILE_PATTERN = re.compile(r"^UMKM_BINAAN_(?P<year>\d{4}).*\.xlsx$", re.IGNORECASE)
+NAME_CONTRACT = "UMKM_BINAAN_<YYYY>*.xlsx"
 
 # Contract header -> raw column. Order here is the raw table's column order.
 COLUMNS: dict[str, str] = {
@@ -55,6 +61,9 @@ REQUIRED = tuple(COLUMNS)  # every contract column must be present in every shee
 _NIK_SLOT = list(COLUMNS).index("NIK")
 _NAMA_SLOT = list(COLUMNS).index("NAMA PEMILIK")
 
+# Longest accepted text cell, in characters (Excel itself allows 32,767). The longest contract values (ALAMAT,
+# NAMA USAHA) stay far below; 4 KB leaves room for any honest value and stops a pasted document.
+MAX_CELL_CHARS = 4096
 HEADER_SCAN_ROWS = 30  # the header row (its upper row, when it spans two) lies within the first rows
 IDENTIFIER_COLUMNS = ("NIB", "NOMOR INDUK KOPERASI")
 DATE_COLUMNS = ("TANGGAL LAHIR", "TANGGAL PELATIHAN")
@@ -316,6 +325,7 @@ def _read_sheet(ws, name: str, delivery: Delivery, extra_names: set[str]) -> boo
             continue
         if offset == 0 and _is_numbering_row(values, named_cols):
             continue
+        _check_cells(values, named_cols, header.names, name, title, row_number)
         texts = [convert(values[i]) for i, convert in converters]
         nik, nik_type = _nik(values[nik_at])
         texts.insert(_NIK_SLOT, nik)
@@ -332,6 +342,21 @@ def _read_sheet(ws, name: str, delivery: Delivery, extra_names: set[str]) -> boo
     return True
 
 
+def _check_cells(values: Sequence[object], columns: Sequence[int], names: Sequence[str | None], name: str,
+                 title: str, row_number: int) -> None:
+    """A NUL character (PostgreSQL text cannot hold one) or an over-long cell rejects the workbook, named."""
+    for i in columns:
+        value = values[i]
+        if not isinstance(value, str):
+            continue
+        where = f"sheet {title!r} row {row_number} column {names[i]}"
+        if "\x00" in value:
+            raise ContractError(name, f"{where}: NUL character in the cell")
+        if len(value) > MAX_CELL_CHARS:
+            raise ContractError(name, f"{where}: longer than the {MAX_CELL_CHARS}-character limit "
+                                      f"({len(value)} characters)")
+
+
 def _open(path: Path, name: str):
     if not zipfile.is_zipfile(path):
         raise ContractError(name, "not an XLSX workbook (not a zip container)")
@@ -346,7 +371,7 @@ def read(path: Path) -> Delivery:
     name = path.name
     match = FILE_PATTERN.match(name)
     if not match or name.startswith("~$"):
-        raise ContractError(name, "file name does not follow UMKM_BINAAN_<YYYY>*.xlsx")
+        raise ContractError(name, f"name does not match the contract {NAME_CONTRACT}")
     workbook = _open(path, name)
     delivery = Delivery(
         source=SOURCE,

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
+import traceback
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -57,11 +59,6 @@ class IngestReport:
         }
 
 
-def known_checksums(conn: psycopg.Connection, source: str) -> set[str]:
-    rows = conn.execute("select checksum from audit.load_batch where source = %s", (source,))
-    return {r[0] for r in rows}
-
-
 def _is_value_column(column: str) -> bool:
     return not column.startswith("_") or column == "_extra"
 
@@ -111,6 +108,8 @@ def load_delivery(conn: psycopg.Connection, delivery: Delivery, table: str, ctx:
         log.info("%s: all %d row(s) were stored by earlier batches; nothing new", delivery.source_ref,
                  len(delivery.rows))
         return None
+    except psycopg.DataError as exc:  # the transaction rolled back: nothing of this delivery is stored
+        raise ContractError(delivery.source_ref, _refused_reason(exc, delivery)) from None
     # the gate and the staging views plan their queries on these statistics; autovacuum may be hours late
     conn.execute(sql.SQL("analyze {}").format(sql.Identifier(*table.split("."))))
     log.info(
@@ -151,8 +150,40 @@ def _copy_rows(conn: psycopg.Connection, table: str, batch_id: int, columns: lis
         sql.SQL(", ").join(sql.Identifier(c) for c in ["_batch_id", *columns]),
     )
     with conn.cursor() as cur, cur.copy(copy_stmt) as copy:
-        for values in rows:
-            copy.write_row((batch_id, *values))
+        for index, values in enumerate(rows):
+            try:
+                copy.write_row((batch_id, *values))
+            except psycopg.DataError as exc:  # refused before it left the client (e.g. a NUL in text)
+                exc.lintas_row_index = index
+                exc.lintas_table = table
+                raise
+
+
+_COPY_CONTEXT = re.compile(r"COPY (?P<table>\w+), line (?P<line>\d+)(?:, column (?P<column>\w+))?")
+
+
+def _refused_reason(exc: psycopg.DataError, delivery: Delivery) -> str:
+    """Why PostgreSQL refused a delivery, naming the table, the delivery's row and the column where known.
+    Never the server's message text: it may quote the refused value."""
+    index, column, table = getattr(exc, "lintas_row_index", None), None, getattr(exc, "lintas_table", None)
+    found = _COPY_CONTEXT.search(exc.diag.context or "") if index is None else None
+    if found:
+        index, column, table = int(found["line"]) - 1, found["column"], found["table"]
+    where = []
+    if table:
+        where.append(f"table {table}")
+    if index is not None and table and not table.endswith("row_error") and index < len(delivery.rows):
+        lineage = dict(zip(delivery.columns, delivery.rows[index], strict=False))
+        if lineage.get("_sheet"):
+            where.append(f"sheet {lineage['_sheet']!r}")
+        where.append(f"row {lineage['_row_number']}" if "_row_number" in lineage else f"record {index + 1}")
+    elif index is not None:
+        where.append(f"record {index + 1}")
+    if column:
+        where.append(f"field {column}")
+    what = "a NUL character" if exc.sqlstate is None and "NUL" in str(exc) else \
+        f"{type(exc).__name__} (SQLSTATE {exc.sqlstate})"
+    return f"PostgreSQL refused a value at {' '.join(where) or 'an unknown row'}: {what}"
 
 
 def _copy_new_versions(conn: psycopg.Connection, delivery: Delivery, table: str, batch_id: int) -> int:
@@ -229,6 +260,26 @@ def record_rejection(
     log.error("rejected %s: %s", source_ref, reason)
 
 
+@dataclass(frozen=True)
+class _Known:
+    batch_id: int
+    source_ref: str
+    status: str
+
+
+def _known_batches(conn: psycopg.Connection, source: str) -> dict[str, _Known]:
+    """Every batch of the source by its checksum key (a delivery's sha256, or a rejection's own key)."""
+    rows = conn.execute("select checksum, batch_id, source_ref, status from audit.load_batch where source = %s",
+                        (source,))
+    return {checksum: _Known(*rest) for checksum, *rest in rows}
+
+
+def file_rejection_key(checksum: str, name: str) -> str:
+    """A file's rejection is keyed by its bytes *and* its name: renaming a misnamed file, or delivering
+    corrected bytes, is a new delivery that is read again; the same file seen again is not re-judged."""
+    return f"rejected:{checksum}:{name}"
+
+
 def ingest_files(
     conn: psycopg.Connection,
     *,
@@ -238,23 +289,64 @@ def ingest_files(
     table: str,
     ctx: RunContext,
 ) -> IngestReport:
-    """Load every not-yet-seen file; a contract breach rejects that file only."""
+    """Load every not-yet-seen file. Each file is judged alone: a contract breach, a re-sent earlier delivery,
+    a value PostgreSQL refuses, or any unexpected failure rejects that file only, and the pass goes on.
+
+    A rejected file left in the outbox is rejected once (one audit row, one failed run) and skipped quietly on
+    later runs. A failure nobody foresaw is not a verdict on the bytes: it is recorded per run, so the file is
+    tried again (and reported again) on every run until it loads or is removed.
+    """
     report = IngestReport(source=source)
-    seen = known_checksums(conn, source)
+    known = _known_batches(conn, source)
     for path in sorted(files):
-        checksum = sha256_file(path)
-        if checksum in seen:
-            report.skipped.append(path.name)
-            continue
         try:
-            delivery = parse(path)
-        except ContractError as exc:
-            record_rejection(conn, source, path.name, checksum, exc.reason, ctx)
-            report.rejected.append({"source_ref": path.name, "reason": exc.reason})
-            continue
-        report.add(load_delivery(conn, delivery, table, ctx), delivery)
-        seen.add(checksum)
+            _ingest_file(conn, path, known, report, source=source, parse=parse, table=table, ctx=ctx)
+        except (psycopg.OperationalError, psycopg.InterfaceError):
+            raise  # the warehouse itself is unreachable: a retry may help, a rejection would be wrong
+        except Exception as exc:
+            reason = f"could not be read: unexpected {type(exc).__name__} (the task log has where)"
+            # the traceback's frames only: an exception's message may quote a value of the file
+            log.error("%s: %s\n%s", path.name, reason, "".join(traceback.format_tb(exc.__traceback__)))
+            _reject(conn, report, source, path.name, f"error:{ctx.run_id}:{path.name}", reason, ctx)
     return report
+
+
+def _ingest_file(conn: psycopg.Connection, path: Path, known: dict[str, _Known], report: IngestReport, *,
+                 source: str, parse: Callable[[Path], Delivery], table: str, ctx: RunContext) -> None:
+    name = path.name
+    checksum = sha256_file(path)
+    rejection_key = file_rejection_key(checksum, name)
+    if rejection_key in known:
+        log.info("%s: rejected before (batch %s), skipped; deliver corrected bytes to read it again", name,
+                 known[rejection_key].batch_id)
+        report.skipped.append(name)
+        return
+    earlier = known.get(checksum)
+    if earlier is not None:
+        if earlier.source_ref == name:
+            report.skipped.append(name)  # the same file seen again: already loaded, nothing to do
+            return
+        verdict = "was rejected" if earlier.status == "rejected" else "already loaded"
+        reason = f"identical to {earlier.source_ref}, {verdict} as batch {earlier.batch_id}"
+        _reject(conn, report, source, name, rejection_key, reason, ctx)
+        known[rejection_key] = _Known(-1, name, "rejected")
+        return
+    try:
+        delivery = parse(path)
+        loaded = load_delivery(conn, delivery, table, ctx)
+    except ContractError as exc:
+        _reject(conn, report, source, name, rejection_key, exc.reason, ctx)
+        known[rejection_key] = _Known(-1, name, "rejected")
+        return
+    report.add(loaded, delivery)
+    if loaded is not None:
+        known[checksum] = _Known(loaded.batch_id, name, "loaded")
+
+
+def _reject(conn: psycopg.Connection, report: IngestReport, source: str, name: str, key: str, reason: str,
+            ctx: RunContext) -> None:
+    record_rejection(conn, source, name, key, reason, ctx)
+    report.rejected.append({"source_ref": name, "reason": reason})
 
 
 def last_watermark(conn: psycopg.Connection, source: str):
