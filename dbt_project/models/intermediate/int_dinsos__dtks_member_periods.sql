@@ -71,7 +71,7 @@ last_present as (
         max(present.periode_index) as last_present_index
     from quarantined
     inner join present
-        on quarantined.iddtks = present.iddtks and present.periode_index < quarantined.periode_index
+        on quarantined.iddtks = present.iddtks and quarantined.periode_index > present.periode_index
     group by quarantined.iddtks, quarantined.periode, quarantined.periode_index, quarantined.is_latest_periode
 ),
 

@@ -27,9 +27,9 @@ field_matches as (
         min(known_members.iddtks) as iddtks,
         count(distinct known_members.iddtks) as candidates
     from quarantined
-    cross join lateral unnest(quarantined.raw_fields) as fields (token)
+    cross join lateral unnest(quarantined.raw_fields) as raw_field (field_value)
     inner join known_members
-        on fields.token = known_members.iddtks and known_members.first_periode < quarantined.periode
+        on raw_field.field_value = known_members.iddtks and quarantined.periode > known_members.first_periode
     where quarantined.iddtks is null
     group by quarantined.batch_id, quarantined.source_row_number
 )
