@@ -12,7 +12,8 @@
 -- usable row or carried forward) is carried: a quarantined row is never an entry.
 with
 
-members as (
+-- not materialized: read where needed, not copied whole first
+members as not materialized (
     select * from {{ ref('int_dinsos__dtks_members_located') }}
 ),
 
@@ -28,7 +29,8 @@ periods as (
     from (select distinct periode from members) as distinct_periods
 ),
 
-present as (
+-- read once, by the union below: the carry-forward lookups read only the few quarantined members' rows
+present as not materialized (
     select
         members.dtks_member_key,
         members.iddtks,
@@ -60,18 +62,23 @@ quarantined as (
     where
         quarantined_rows.iddtks is not null
         and not exists (
-            select 1 from present
-            where present.iddtks = quarantined_rows.iddtks and present.periode = quarantined_rows.periode
+            select 1 from members
+            where members.iddtks = quarantined_rows.iddtks and members.periode = quarantined_rows.periode
         )
+),
+
+quarantined_members_history as (
+    select * from present
+    where iddtks in (select quarantined.iddtks from quarantined)
 ),
 
 last_present as (
     select
         quarantined.*,
-        max(present.periode_index) as last_present_index
+        max(history.periode_index) as last_present_index
     from quarantined
-    inner join present
-        on quarantined.iddtks = present.iddtks and quarantined.periode_index > present.periode_index
+    inner join quarantined_members_history as history
+        on quarantined.iddtks = history.iddtks and quarantined.periode_index > history.periode_index
     group by quarantined.iddtks, quarantined.periode, quarantined.periode_index, quarantined.is_latest_periode
 ),
 
@@ -93,7 +100,7 @@ carried as (
         state.is_pbi_jk,
         true as is_carried_forward
     from last_present
-    inner join present as state
+    inner join quarantined_members_history as state
         on last_present.iddtks = state.iddtks and last_present.last_present_index = state.periode_index
     where (
         select count(*) from quarantined as run
