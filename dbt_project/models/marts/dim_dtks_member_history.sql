@@ -2,6 +2,8 @@
 -- unchanged family card, decile, programmes and kelurahan. valid_to is the first month the member was absent
 -- or changed (exclusive); null while the spell is current. "Who was in DTKS in 2026-03 and what did they
 -- receive": where date '2026-03-01' >= valid_from and (valid_to is null or date '2026-03-01' < valid_to).
+-- A month in which the member's row was quarantined carries their state forward (int_dinsos__dtks_member_periods):
+-- the spell goes on, and carried_forward_months says how many of its months rest on a carried-forward state.
 with
 
 member_periods as (
@@ -55,7 +57,9 @@ collapsed as (
         bool_or(is_pkh) as is_pkh,
         bool_or(is_bpnt) as is_bpnt,
         bool_or(is_pbi_jk) as is_pbi_jk,
-        max(kode_kelurahan) as kode_kelurahan
+        max(kode_kelurahan) as kode_kelurahan,
+        count(*) filter (where is_carried_forward) as carried_forward_months,
+        (array_agg(is_carried_forward order by periode_index desc))[1] as ends_carried_forward
     from spells
     group by iddtks, spell_number
 )
@@ -72,6 +76,8 @@ select
     collapsed.is_bpnt,
     collapsed.is_pbi_jk,
     collapsed.kode_kelurahan,
+    collapsed.carried_forward_months::integer as carried_forward_months,
+    coalesce(collapsed.ends_carried_forward, false) as is_carried_forward,
     collapsed.valid_from,
     next_period.periode_start as valid_to,
     next_period.periode_start is null as is_current

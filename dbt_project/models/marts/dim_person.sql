@@ -1,5 +1,6 @@
 -- One row per person found in any agency's data: the best value of each attribute and where it came from,
 -- which agencies know the person, their current family card and kelurahan.
+-- Names and addresses are agencies' free text: safe_text() neutralises a formula-like start for spreadsheets.
 with
 
 records as (
@@ -75,11 +76,11 @@ select
     nik.nik,
     nik.nik_is_valid,
     nik.nik_problems,
-    best.nama,
+    {{ lintas.safe_text('best.nama') }} as nama,
     coalesce(best.jenis_kelamin, coverage.any_jenis_kelamin) as jenis_kelamin,
     coalesce(best.tanggal_lahir, coverage.any_tanggal_lahir) as tanggal_lahir,
-    best.nama_ibu_kandung,
-    best.alamat,
+    {{ lintas.safe_text('best.nama_ibu_kandung') }} as nama_ibu_kandung,
+    {{ lintas.safe_text('best.alamat') }} as alamat,
     best.rt,
     best.rw,
     coalesce(best.kode_kelurahan, coverage.latest_kode_kelurahan) as kode_kelurahan,

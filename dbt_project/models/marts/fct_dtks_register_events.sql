@@ -1,6 +1,9 @@
 -- Entries into and exits from the DTKS register, month by month: a member present in a snapshot and absent
 -- from the previous one entered (masuk); present in one and absent from the next, they left (keluar) in that
 -- next month. The first snapshot Lintas holds is the baseline and records no entries.
+-- A member whose row was quarantined is carried forward (int_dinsos__dtks_member_periods), so never leaves here.
+-- A month with quarantined rows that name no member (a row that did not split, no field is a known IDDTKS)
+-- may hide a member among its "exits": those exits are published flagged is_uncertain, not as plain fact.
 with
 
 member_periods as (
@@ -8,11 +11,22 @@ member_periods as (
 ),
 
 periods as (
-    select distinct
+    select
         periode_index,
         periode,
-        periode_start
+        periode_start,
+        count(*) as members
     from member_periods
+    group by periode_index, periode, periode_start
+),
+
+unidentified_quarantined as (
+    select
+        periode,
+        count(*) as rows_unidentified
+    from {{ ref('int_dinsos__dtks_quarantined_members') }}
+    where iddtks is null
+    group by periode
 ),
 
 entries as (
@@ -55,10 +69,15 @@ exits as (
 )
 
 select
-    md5(iddtks || '|' || event_type || '|' || periode) as register_event_key,
-    *
+    md5(events.iddtks || '|' || events.event_type || '|' || events.periode) as register_event_key,
+    events.*,
+    events.event_type = 'keluar' and coalesce(unidentified_quarantined.rows_unidentified, 0) > 0 as is_uncertain,
+    previous_period.members as members_previous_month
 from (
     select * from entries
     union all
     select * from exits
 ) as events
+inner join periods as this_period on events.periode = this_period.periode
+left join periods as previous_period on this_period.periode_index - 1 = previous_period.periode_index
+left join unidentified_quarantined on events.periode = unidentified_quarantined.periode

@@ -25,6 +25,8 @@ class RowError:
     reason: str
     raw_record: str
     location: str | None = None  # sheet name or API page, when the row number alone is ambiguous
+    # the record's own key (e.g. IDDTKS) when the row split by the header and the key was readable; None otherwise
+    record_key: str | None = None
 
     def describe(self, source_ref: str) -> str:
         where = f" {self.location}" if self.location else ""

@@ -181,7 +181,8 @@ def _parse(text: str, name: str, period: str, delimiter: str, checksum: str) -> 
             error = _row_error(values, period, seen_ids)
             if error:
                 field_name, rule, reason = error
-                delivery.errors.append(RowError(row_number, field_name, rule, reason, raw_record))
+                delivery.errors.append(RowError(row_number, field_name, rule, reason, raw_record,
+                                                record_key=values["iddtks"]))
                 continue
             seen_ids.add(values["iddtks"])
             extra_values = {h: fields[position[h]] for h in extra}

@@ -237,11 +237,12 @@ def _copy_errors(conn: psycopg.Connection, source: str, errors: list, batch_id: 
     if not errors:
         return
     with conn.cursor() as cur, cur.copy(
-        "copy quarantine.row_error (batch_id, source, location, row_number, field, rule, reason, raw_record)"
-        " from stdin"
+        "copy quarantine.row_error"
+        " (batch_id, source, location, row_number, field, rule, reason, raw_record, record_key) from stdin"
     ) as copy:
         for e in errors:
-            copy.write_row((batch_id, source, e.location, e.row_number, e.field, e.rule, e.reason, e.raw_record))
+            copy.write_row((batch_id, source, e.location, e.row_number, e.field, e.rule, e.reason, e.raw_record,
+                            e.record_key))
 
 
 def record_rejection(
