@@ -50,12 +50,16 @@ def connection(conn_id: str):
 
 
 def gate_step(source_name: str, asset, extract_report):
-    """Gate the source's new batches; the gate task is a leaf whose success alone updates the source's asset.
+    """Gate the source's new batches, then judge the run's deliveries.
 
-    When the pull stored nothing new and rejected nothing, the gate is skipped, so the asset is not updated and
-    the warehouse build does not run for nothing.
+    `gate__<source>` updates the source's asset when it accepted at least one batch, so accepted data reaches the
+    warehouse even when a sibling delivery of the same run was rejected; with nothing accepted it is skipped (no
+    asset event, no build for nothing). The leaf `deliveries__<source>` fails the run, without retries, naming
+    every delivery this run rejected (at delivery or by the gate). When the pull stored nothing new and rejected
+    nothing, both are skipped.
     """
     from airflow.sdk import task
+    from airflow.sdk.exceptions import AirflowSkipException
 
     from lintas import pipeline
 
@@ -65,12 +69,21 @@ def gate_step(source_name: str, asset, extract_report):
 
     # retries=0: a failed gate is a verdict on the data, not a transient error
     @task(task_id=f"gate__{source_name}", outlets=[asset], retries=0)
-    def gate(report: dict, **context) -> dict:
-        return pipeline.gate_source(source_name, report, pipeline.run_context(context))
+    def gate(**context) -> dict:
+        outcome = pipeline.gate_batches(source_name, pipeline.run_context(context))
+        if not outcome["accepted"]:
+            raise AirflowSkipException(f"{source_name}: no batch accepted, nothing new for the warehouse")
+        return outcome
+
+    # the leaf that decides the run's colour; none_failed: it also judges a run whose gate accepted nothing
+    @task(task_id=f"deliveries__{source_name}", retries=0, trigger_rule="none_failed")
+    def deliveries(**context) -> dict:
+        return pipeline.delivery_verdict(source_name, pipeline.run_context(context))
 
     check = anything_to_gate(extract_report)
-    verdict = gate(extract_report)
-    check >> verdict
+    gated = gate()
+    verdict = deliveries()
+    check >> gated >> verdict
     return verdict
 
 

@@ -174,22 +174,53 @@ def _held_for_updated_at(conn, source: Source) -> list[str]:
     return [r[0] for r in conn.execute(query, (source.name,)) if r[0] is not None]
 
 
-def gate_source(source_name: str, extract_report: dict, ctx: RunContext) -> dict:
-    """Gate every loaded-but-ungated batch of the source. Fails if a gate failed or a delivery was rejected."""
+def gate_batches(source_name: str, ctx: RunContext) -> dict:
+    """Gate every loaded-but-ungated batch of the source; never raises for a verdict (see `delivery_verdict`)."""
     source = SOURCES[source_name]
     results = [gate.run_gate(source.gate, batch_id, run_id=ctx.run_id)
                for batch_id in gate.pending_batches(source.name)]
-    problems = [r.summary() for r in results if not r.passed]
-    problems += [f"delivery {r['source_ref']} rejected: {r['reason']}" for r in extract_report.get("rejected", [])]
-    outcome = {
+    return {
         "source": source.name,
         "accepted": [r.batch_id for r in results if r.passed],
         "rejected": [r.batch_id for r in results if not r.passed],
+        "failed_checks": [r.summary() for r in results if not r.passed],
         "warnings": sum(len(r.warnings) for r in results),
         "data_docs": str(gate.data_docs_index()),
     }
+
+
+def rejections_of_run(source_name: str, ctx: RunContext) -> list[str]:
+    """Every delivery of the source this run rejected, at delivery or by the gate: "<delivery>: <reason>"."""
+    with warehouse.connect() as conn:
+        rows = conn.execute(
+            "select b.source_ref, b.rejection_reason from audit.load_batch b"
+            " where b.source = %s and b.status = 'rejected' and ("
+            "  (b.airflow_dag_id is not distinct from %s and b.airflow_run_id is not distinct from %s)"
+            "  or exists (select 1 from audit.gate_result g"
+            "             where g.batch_id = b.batch_id and g.airflow_run_id is not distinct from %s))"
+            " order by b.batch_id",
+            (source_name, ctx.dag_id, ctx.run_id, ctx.run_id)).fetchall()
+    return [f"{ref} rejected: {reason}" for ref, reason in rows]
+
+
+def delivery_verdict(source_name: str, ctx: RunContext) -> dict:
+    """Fail the run, naming each delivery and why, if this run rejected any delivery of the source. Runs after
+    the gate has let the accepted ones through to the warehouse: one bad delivery never holds back a good one."""
+    problems = rejections_of_run(source_name, ctx)
     if problems:
-        raise PipelineFailed(f"{source.name}: held back from the warehouse\n" + "\n".join(problems))
+        raise PipelineFailed(f"{source_name}: {len(problems)} delivery(ies) held back from the warehouse\n"
+                             + "\n".join(problems))
+    return {"source": source_name, "rejected": 0}
+
+
+def gate_source(source_name: str, extract_report: dict, ctx: RunContext) -> dict:
+    """Gate, then judge, in one call (CLI and tests; the DAGs split it into `gate_batches` and
+    `delivery_verdict`). Fails if a gate failed here or the extract rejected a delivery."""
+    outcome = gate_batches(source_name, ctx)
+    problems = outcome["failed_checks"] + [f"delivery {r['source_ref']} rejected: {r['reason']}"
+                                           for r in extract_report.get("rejected", [])]
+    if problems:
+        raise PipelineFailed(f"{source_name}: held back from the warehouse\n" + "\n".join(problems))
     return outcome
 
 

@@ -32,9 +32,10 @@ def test_house_rules(dagbag):
         assert len(dag.topological_sort()) == len(dag.tasks), dag_id
 
 
-def test_gates_are_leaves_and_update_assets(dagbag):
-    """A gate with downstream all_done tasks could turn a failed gate into a green run: keep gates last.
-    Each source's gate alone updates that source's asset, and only runs when there is something to gate."""
+def test_delivery_verdicts_are_leaves_and_gates_update_assets(dagbag):
+    """A verdict with downstream all_done tasks could turn a failed run green: each source's delivery verdict is a
+    leaf, never retried. Each source's gate alone updates that source's asset (for the batches it accepted, even
+    beside a rejected sibling), and both only run when there is something to gate."""
     for dag_id, (sources, cadence) in EXTRACT_DAGS.items():
         dag = dagbag.dags[dag_id]
         assert dag.schedule == cadence, dag_id
@@ -42,7 +43,10 @@ def test_gates_are_leaves_and_update_assets(dagbag):
         assert sorted(t.task_id for t in gates) == sorted(f"gate__{s}" for s in sources)
         for source in sources:
             gate_task = dag.get_task(f"gate__{source}")
-            assert gate_task.downstream_list == [], (dag_id, source)
+            verdict = dag.get_task(f"deliveries__{source}")
+            assert [t.task_id for t in gate_task.downstream_list] == [verdict.task_id], (dag_id, source)
+            assert verdict.downstream_list == [] and verdict.retries == 0, (dag_id, source)
+            assert verdict.trigger_rule == "none_failed"  # judges a run whose gate accepted nothing, too
             assert gate_task.retries == 0
             own_asset = {a.uri for a in RAW_SOURCES if a.uri.rstrip("/").endswith(f"/{source}")}
             assert {o.uri for o in gate_task.outlets} == own_asset

@@ -65,7 +65,8 @@ def test_failing_gate_fails_the_run_and_leaves_the_mart_untouched(airflow_db, da
           [member(i, NIK="3.57305E+15" if i % 2 else member(i)["NIK"]) for i in range(30)])
     state, tasks = _run(dagbag, "lintas_extract_dinsos_dtks")
     assert state == "failed"
-    assert tasks["load_outbox"] == "success" and tasks["gate__dinsos_dtks"] == "failed"
+    assert tasks["load_outbox"] == "success" and tasks["gate__dinsos_dtks"] == "skipped"  # nothing to announce
+    assert tasks["deliveries__dinsos_dtks"] == "failed"
 
     # even if the build runs anyway (by hand, or for another source), the held-back batch stays out
     assert _run(dagbag, "lintas_build_warehouse")[0] == "success"
@@ -180,16 +181,21 @@ def test_an_inconsistent_pull_fails_the_extract_without_retry_and_triggers_no_bu
 def test_a_poison_file_fails_the_run_once_without_retry_and_the_good_month_still_loads(
         airflow_db, dagbag, warehouse_url, outbox, capfd):
     """Issue 11: a UTF-16 file first in the outbox used to crash the extract (retried for nothing) and block every
-    later month. Now it is a rejected batch, the good month is loaded and accepted in the same run, and the run
-    fails at the gate, once, naming the file and why."""
+    later month. Now it is a rejected batch; the good month is loaded, accepted and announced to the warehouse
+    build (asset event) in the same run; the run fails at the delivery verdict, once, naming the file and why."""
+    from lintas.assets import RAW_DINSOS_DTKS
+
+    events_before = _asset_events(RAW_DINSOS_DTKS.uri)
     bad_deliveries.dtks_in_utf16(outbox, period="2026-09")
     good_file(outbox, period="2026-10", count=20)
     dagrun = dagbag.dags["lintas_extract_dinsos_dtks"].test()
     tries = {ti.task_id: (ti.state, ti.try_number) for ti in dagrun.get_task_instances()}
     assert dagrun.state == "failed"
     assert tries["load_outbox"] == ("success", 1)
-    assert tries["gate__dinsos_dtks"] == ("failed", 1), "a verdict on data is not retried"
-    task_output = "".join(capfd.readouterr())  # the gate's failure, as the task log shows it
+    assert tries["gate__dinsos_dtks"] == ("success", 1)
+    assert tries["deliveries__dinsos_dtks"] == ("failed", 1), "a verdict on data is not retried"
+    assert _asset_events(RAW_DINSOS_DTKS.uri) == events_before + 1, "the good month triggers the build"
+    task_output = "".join(capfd.readouterr())  # the verdict's failure, as the task log shows it
     assert "DTKS_3573_202609.csv rejected: UTF-16 is not an accepted encoding (UTF-8 or Windows-1252)" in task_output
     with warehouse.connect(warehouse_url) as conn:
         batches = conn.execute("select source_ref, status, rows_loaded from audit.load_batch order by 1").fetchall()
@@ -197,3 +203,5 @@ def test_a_poison_file_fails_the_run_once_without_retry_and_the_good_month_still
     # the file stays in the outbox; it was judged once, so the next run is quiet and green
     state, tasks = _run(dagbag, "lintas_extract_dinsos_dtks")
     assert state == "success" and tasks["gate__dinsos_dtks"] == "skipped"
+    assert _asset_events(RAW_DINSOS_DTKS.uri) == events_before + 1
+
