@@ -23,3 +23,14 @@ create table if not exists audit.retention_run (
     started_at             timestamptz not null default now(),
     finished_at            timestamptz
 );
+
+-- Data-subject access requests served (`lintas subject`): who ran one and how much was found, for accountability.
+-- Never whom it was about: no NIK, no name, no person id.
+create table if not exists audit.subject_request (
+    subject_request_id bigserial primary key,
+    operator           text not null,
+    persons            integer not null,
+    relations          integer not null,
+    row_count          bigint not null,
+    requested_at       timestamptz not null default now()
+);
