@@ -29,7 +29,7 @@ KEY_HEADER = "-----BEGIN " + "RSA PRIVATE KEY-----"
 AWS_KEY = "AKIA" + "Q" * 16
 GITHUB_TOKEN = "ghp_" + "a1B2" * 9
 PLANTED = {
-    "docker-compose.yml": "    POSTGRES_PASSWORD: ${WAREHOUSE_PASSWORD:-lintas}\n",  # 1
+    "docker-compose.yml": "    POSTGRES_PASSWORD: ${WAREHOUSE_PASSWORD:" + "-lintas}\n",  # 1
     ".env.example": "AIRFLOW_JWT_SECRET=hunter2-long-value\nWAREHOUSE_PASSWORD=lintas\n",  # 2, 3
     "include/settings.py": 'URL = "postgresql://lintas:' + 'Sup3rS3cret@db:5432/lintas"\n',  # 4
     "keys/deploy_key.pem": KEY_HEADER + "\nMIIEow\n",  # 5

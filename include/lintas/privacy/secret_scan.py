@@ -1,5 +1,5 @@
 """Find secret-looking values in the files git tracks: credentials in URLs, secret-named settings with a value,
-known-password fallbacks in compose (`${WAREHOUSE_PASSWORD:-lintas}`), private keys, cloud and API token formats.
+known-password fallbacks in compose (`:-` defaults of secret variables), private keys, cloud and API token formats.
 
 Secrets belong in the environment (.env, not tracked) or in Airflow connections, never in the repository. A finding
 names file, line and rule, never the value. Placeholders (`<password>`, `${VAR}`, `{{ env_var(...) }}`, `***`)
