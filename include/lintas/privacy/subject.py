@@ -91,7 +91,7 @@ class SubjectReport:
         for layer in dict.fromkeys(f.layer for f in self.found):
             out.append(f"\n=== {layer} ===")
             for f in (f for f in self.found if f.layer == layer):
-                out.append(f"\n{f.relation}: {len(f.rows)} row(s) (found by {', '.join(f.matched_by)})")
+                out.append(f"\n{f.relation}: {len(f.rows)} row(s) (searched by {', '.join(f.matched_by)})")
                 for i, row in enumerate(f.rows, start=1):
                     values = ", ".join(f"{c}={_text_value(v)}" for c, v in zip(f.columns, row, strict=True)
                                        if v is not None)
