@@ -4,6 +4,7 @@ row of the same owner under a mistyped NIK, which only identity resolution ties 
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import stat
@@ -108,6 +109,16 @@ def test_cli_json_to_stdout_and_to_a_private_file(warehouse_of_town, monkeypatch
     with warehouse.connect(warehouse_of_town) as conn:
         served = conn.execute("select * from audit.subject_request").fetchall()
     assert len(served) == 2 and served[0][3] > 0 and NIK["B0"] not in repr(served)
+
+
+def test_cli_reads_the_nik_from_stdin(warehouse_of_town, monkeypatch, capsys):
+    """`--nik -`: the NIK stays out of the shell history and the process list."""
+    monkeypatch.setenv("WAREHOUSE_URL", warehouse_of_town)
+    monkeypatch.setattr("sys.stdin", io.StringIO(NIK["D0"] + "\n"))
+    cli.main(["subject", "--nik", "-"])
+    shown = capsys.readouterr().out
+    assert shown.startswith(f"Data held by Lintas about NIK {NIK['D0'][:6]}******{NIK['D0'][12:]}")
+    assert "HENDRA GUNAWAN" in shown and "BANSOS_DESIL_TINGGI" in shown
 
 
 def test_unknown_and_malformed_niks(warehouse_of_town, monkeypatch):
