@@ -131,3 +131,29 @@ def test_purge_counts_cannot_exceed_what_was_loaded(warehouse_url, outbox, rows_
     pipeline.extract_files("dinsos_dtks", CTX)
     with warehouse.connect(warehouse_url) as conn, pytest.raises(Exception, match="load_batch_purge_within_loaded"):
         conn.execute("update audit.load_batch set rows_purged = %s", (rows_purged,))
+
+
+def test_the_marts_rebuild_the_same_after_a_purge(warehouse_url, outbox):
+    """What retention removes is what no mart reads: the next build publishes identical marts."""
+    from lintas.transform import publish
+
+    for period in ("2026-09", "2026-10"):
+        good_file(outbox, period=period, count=24)
+        pipeline.gate_source("dinsos_dtks", pipeline.extract_files("dinsos_dtks", CTX), CTX)
+    _deliver_dtks(outbox, "DTKS_3573_202610.csv", [member(i, "2026-10", DESIL="1") for i in range(24)])  # corrected
+    with DapodikServer([student(i) for i in range(1, 7)], token=TOKEN) as api:
+        pipeline.gate_source("disdik_peserta_didik", pipeline.extract_dapodik(CTX, base_url=api.base_url,
+                                                                             token=TOKEN), CTX)
+        api.upsert([student(i, tingkat_kelas=9, updated_at=stamp(100 + i).isoformat()) for i in (2, 4)])
+        pipeline.gate_source("disdik_peserta_didik", pipeline.extract_dapodik(CTX, base_url=api.base_url,
+                                                                             token=TOKEN), CTX)
+    pipeline.build_warehouse(CTX)
+    before = publish.fingerprint(warehouse_url)
+    assert before["dim_person"][0] > 0
+
+    _age(warehouse_url, 100)
+    summary = retention.run(CTX, RULES, warehouse_url)
+    assert summary["per_source"] == {"dinsos_dtks": 24, "diskopindag_umkm": 0, "disdik_peserta_didik": 2,
+                                     "dpmptsp_izin_usaha": 0, "dpmptsp_izin_usaha_kbli": 0}
+    pipeline.build_warehouse(RunContext("test_retention", "run-2"))
+    assert publish.fingerprint(warehouse_url) == before
