@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import statistics
 import tempfile
 import time
@@ -68,6 +69,7 @@ def main() -> None:
               f"{summary['quarantine_rows_purged']:,}; batches touched {summary['batches_touched']}")
     finally:
         warehouse.drop_database(url)
+        shutil.rmtree(out, ignore_errors=True)  # synthetic, but personal-looking data
 
 
 if __name__ == "__main__":
