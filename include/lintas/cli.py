@@ -223,7 +223,7 @@ def cmd_subject(args: argparse.Namespace) -> None:
 
     nik = sys.stdin.readline() if args.nik == "-" else args.nik  # "-": not in the shell history or process list
     try:
-        report = subject.find(nik)
+        report = subject.find(nik, include_views=args.include_views)
     except subject.SubjectRequestError as exc:
         raise SystemExit(f"lintas subject: {exc}") from None
     text = report.to_json() if args.format == "json" else report.render_text()
@@ -278,6 +278,8 @@ def main(argv: list[str] | None = None) -> None:
     subj.add_argument("--format", choices=["text", "json"], default="text")
     subj.add_argument("--json", dest="format", action="store_const", const="json", help="same as --format json")
     subj.add_argument("--out", help="write the report to this file (mode 600) instead of stdout")
+    subj.add_argument("--include-views", action="store_true",
+                      help="also search the views (staging, most of intermediate): slow on a city-scale warehouse")
     subj.set_defaults(func=cmd_subject)
 
     af = sub.add_parser("airflow", help="run the airflow CLI with this project's environment")

@@ -48,7 +48,8 @@ def _text(report: subject.SubjectReport) -> str:
 
 def test_every_layer_is_found_with_the_persons_other_records(warehouse_of_town, caplog):
     caplog.set_level(logging.DEBUG)
-    report = subject.find(NIK[SUBJECT], warehouse_of_town)
+    report = subject.find(NIK[SUBJECT], warehouse_of_town, include_views=True)
+    assert report.views_not_searched == []
     assert len(report.person_ids) == 1
     sources = sorted(k.split(":")[0] for k in report.record_keys)
     assert sources == [
@@ -78,13 +79,26 @@ def test_every_layer_is_found_with_the_persons_other_records(warehouse_of_town, 
     assert NIK[SUBJECT] not in caplog.text and TYPO_NIK not in caplog.text and "SUPRIYADI" not in caplog.text
 
 
+def test_by_default_every_table_is_searched_and_views_are_named(warehouse_of_town):
+    """Views store nothing: by default the tables they compute from are searched, and the views are listed."""
+    report = subject.find(NIK[SUBJECT], warehouse_of_town)
+    assert {f.layer for f in report.found} == {"raw", "quarantine", "intermediate", "identity", "marts",
+                                               "snapshots"}
+    assert "staging.stg_dinsos__dtks_members" in report.views_not_searched
+    assert "intermediate.int_identity__source_records" in {f.relation for f in report.found}  # a table
+    with_views = subject.find(NIK[SUBJECT], warehouse_of_town, include_views=True)
+    tables = {f.relation: len(f.rows) for f in with_views.found if f.relation not in report.views_not_searched}
+    assert tables == {f.relation: len(f.rows) for f in report.found}
+    assert "view(s) not searched" in report.render_text()
+
+
 def test_no_other_persons_data_is_included(warehouse_of_town):
     """Not the family members on the same card, not a neighbour."""
-    text = _text(subject.find(NIK[SUBJECT], warehouse_of_town))
+    text = _text(subject.find(NIK[SUBJECT], warehouse_of_town, include_views=True))
     for other in ("A1", "A2", "B0", "C0", "D0", "S9"):
         assert NIK[other] not in text, other
         assert PEOPLE[other][0] not in text, other
-    child_report = subject.find(NIK["A1"], warehouse_of_town)
+    child_report = subject.find(NIK["A1"], warehouse_of_town, include_views=True)
     household = {f.relation: f.matched_by for f in child_report.found if "no_kk (household)" in f.matched_by}
     assert "snapshots.snap_dtks_household_status" in household, "her family's register status is hers too"
     child = _text(child_report)

@@ -66,6 +66,7 @@ class SubjectReport:
     record_keys: list[str] = field(default_factory=list)
     family_cards: list[str] = field(default_factory=list)
     found: list[Found] = field(default_factory=list)
+    views_not_searched: list[str] = field(default_factory=list)
 
     @property
     def row_count(self) -> int:
@@ -78,7 +79,8 @@ class SubjectReport:
                 "row_count": len(f.rows), "matched_by": f.matched_by,
                 "rows": [dict(zip(f.columns, row, strict=True)) for row in f.rows]}
         return {"nik": self.nik_masked, "person_ids": self.person_ids, "record_keys": self.record_keys,
-                "family_cards": self.family_cards, "row_count": self.row_count, "layers": layers}
+                "family_cards": self.family_cards, "row_count": self.row_count, "layers": layers,
+                "views_not_searched": self.views_not_searched}
 
     def to_json(self) -> str:
         return json.dumps(self.as_dict(), indent=2, ensure_ascii=False, default=_json_value)
@@ -88,6 +90,9 @@ class SubjectReport:
                f"linked person id(s): {', '.join(map(str, self.person_ids)) or 'none'}; "
                f"source records: {len(self.record_keys)}; family card(s): {', '.join(self.family_cards) or 'none'}",
                f"{self.row_count} row(s) in {len(self.found)} relation(s)"]
+        if self.views_not_searched:
+            out.append(f"{len(self.views_not_searched)} view(s) not searched: they store nothing, their rows are "
+                       "computed from the tables listed here (--include-views searches them too)")
         for layer in dict.fromkeys(f.layer for f in self.found):
             out.append(f"\n=== {layer} ===")
             for f in (f for f in self.found if f.layer == layer):
@@ -125,18 +130,25 @@ def mask(nik: str) -> str:
     return nik[:6] + "******" + nik[12:]
 
 
-def _relations(conn) -> list[Relation]:
+def _relations(conn, include_views: bool) -> tuple[list[Relation], list[str]]:
+    """Relations to search, and the views left out. A view stores nothing: its rows are computed from tables
+    (staging from raw, most of intermediate from staging and identity), and computing every view of a city-scale
+    warehouse for one person took over ten minutes a view (bench_privacy), so views are searched on request."""
     rows = conn.execute(
-        "select c.table_schema, c.table_name, c.column_name, c.data_type, c.udt_name"
+        "select c.table_schema, c.table_name, c.column_name, c.data_type, c.udt_name, t.table_type"
         " from information_schema.columns c join information_schema.tables t"
         " on t.table_schema = c.table_schema and t.table_name = c.table_name"
         " where c.table_schema = any(%s) order by c.table_schema, c.table_name, c.ordinal_position",
         (list(LAYERS),)).fetchall()
     relations: dict[tuple[str, str], Relation] = {}
-    for schema, name, column, data_type, udt in rows:
+    views: set[str] = set()
+    for schema, name, column, data_type, udt, table_type in rows:
+        if table_type == "VIEW" and not include_views:
+            views.add(f"{schema}.{name}")
+            continue
         relations.setdefault((schema, name), Relation(schema, name, [])).columns.append((column, data_type, udt))
     order = list(LAYERS)
-    return sorted(relations.values(), key=lambda r: (order.index(r.schema), r.name))
+    return sorted(relations.values(), key=lambda r: (order.index(r.schema), r.name)), sorted(views)
 
 
 def _conditions(relation: Relation) -> tuple[list[sql.Composable], list[str]]:
@@ -209,8 +221,9 @@ def _identify(conn, nik: str) -> tuple[list[int], list[str], list[str]]:
     return sorted(persons), sorted(keys), sorted(cards)
 
 
-def find(nik: str, url: str | None = None) -> SubjectReport:
-    """Everything held about the NIK. Raises SubjectRequestError (without the NIK) if it cannot be served."""
+def find(nik: str, url: str | None = None, include_views: bool = False) -> SubjectReport:
+    """Everything stored about the NIK (and with include_views, every view's rows too). Raises
+    SubjectRequestError (without the NIK) if it cannot be served."""
     nik = validate_nik(nik)
     report = SubjectReport(nik_masked=mask(nik))
     try:
@@ -221,7 +234,8 @@ def find(nik: str, url: str | None = None) -> SubjectReport:
                       "family_cards": report.family_cards,
                       "source_ids": sorted({k.split(":", 1)[1] for k in report.record_keys
                                             if k.split(":", 1)[0] in SOURCE_ID_COLUMNS})}
-            for relation in _relations(conn):
+            relations, report.views_not_searched = _relations(conn, include_views)
+            for relation in relations:
                 report.found += _search(conn, relation, params)
     except psycopg.Error as exc:
         # driver messages can quote parameter values: name the error class only
