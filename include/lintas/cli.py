@@ -234,6 +234,27 @@ def _demo_failing_batch(url: str, logs: Path) -> None:
         print(f"[demo]     marts.{table:<40} {count:>8,} rows  md5 {checksum}")
 
 
+def cmd_subject(args: argparse.Namespace) -> None:
+    """Data-subject access request: the person's own data to the operator's screen or a file, never to a log."""
+    from lintas.privacy import subject
+
+    nik = sys.stdin.readline() if args.nik == "-" else args.nik  # "-": not in the shell history or process list
+    try:
+        report = subject.find(nik, include_views=args.include_views)
+    except subject.SubjectRequestError as exc:
+        raise SystemExit(f"lintas subject: {exc}") from None
+    text = report.to_json() if args.format == "json" else report.render_text()
+    if args.out:
+        out = Path(args.out)
+        out.touch(mode=0o600)
+        out.chmod(0o600)  # the person's data: readable by the operator only
+        out.write_text(text, encoding="utf-8")
+        print(f"{report.row_count} row(s) in {len(report.found)} relation(s) written to {out}")
+    else:
+        sys.stdout.write(text)
+    subject.record_request(report)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="lintas", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -271,6 +292,15 @@ def main(argv: list[str] | None = None) -> None:
 
     sub.add_parser("check-ui", help="open the Airflow grid, run report and Data Docs in headless Chromium"
                    " and save screenshots (after `make demo`)").set_defaults(func=cmd_check_ui)
+
+    subj = sub.add_parser("subject", help="data-subject access request: everything held about one NIK")
+    subj.add_argument("--nik", required=True, help="the person's 16-digit NIK, or - to read it from stdin")
+    subj.add_argument("--format", choices=["text", "json"], default="text")
+    subj.add_argument("--json", dest="format", action="store_const", const="json", help="same as --format json")
+    subj.add_argument("--out", help="write the report to this file (mode 600) instead of stdout")
+    subj.add_argument("--include-views", action="store_true",
+                      help="also search the views (staging, most of intermediate): slow on a city-scale warehouse")
+    subj.set_defaults(func=cmd_subject)
 
     af = sub.add_parser("airflow", help="run the airflow CLI with this project's environment")
     af.add_argument("airflow_args", nargs=argparse.REMAINDER)

@@ -9,7 +9,7 @@ EXTRACT_DAGS = {
     "lintas_extract_diskopindag_umkm": (["diskopindag_umkm"], "*/30 * * * *"),  # on file arrival (polled)
     "lintas_extract_dpmptsp_izin": (["dpmptsp_izin_usaha", "dpmptsp_izin_usaha_kbli"], "15 * * * *"),  # hourly
 }
-EXPECTED_DAGS = {*EXTRACT_DAGS, "lintas_build_warehouse", "lintas_retrain_linkage"}
+EXPECTED_DAGS = {*EXTRACT_DAGS, "lintas_build_warehouse", "lintas_retrain_linkage", "lintas_retention"}
 
 
 def test_no_import_errors(dagbag):
@@ -80,3 +80,9 @@ def test_retraining_runs_only_by_hand(dagbag):
     dag = dagbag.dags["lintas_retrain_linkage"]
     assert dag.schedule is None
     assert [t.task_id for t in dag.tasks] == ["retrain_model"]
+
+
+def test_retention_runs_daily_in_one_task(dagbag):
+    dag = dagbag.dags["lintas_retention"]
+    assert dag.schedule == "45 1 * * *"
+    assert [t.task_id for t in dag.tasks] == ["purge"]

@@ -205,3 +205,21 @@ def test_a_poison_file_fails_the_run_once_without_retry_and_the_good_month_still
     assert state == "success" and tasks["gate__dinsos_dtks"] == "skipped"
     assert _asset_events(RAW_DINSOS_DTKS.uri) == events_before + 1
 
+
+def test_retention_purges_a_superseded_delivery_and_keeps_its_counts(airflow_db, dagbag, warehouse_url, outbox):
+    good_file(outbox, period="2026-09", count=10)
+    assert _run(dagbag, "lintas_extract_dinsos_dtks")[0] == "success"
+    write(outbox, "DTKS_3573_202609.csv", [member(i, "2026-09", RT="007") for i in range(10)])  # a corrected month
+    assert _run(dagbag, "lintas_extract_dinsos_dtks")[0] == "success"
+    with warehouse.connect(warehouse_url) as conn:
+        conn.execute("update audit.load_batch set loaded_at = loaded_at - interval '1 year'")
+    state, tasks = _run(dagbag, "lintas_retention")
+    assert (state, tasks) == ("success", {"purge": "success"})
+    with warehouse.connect(warehouse_url) as conn:
+        batches = conn.execute("select rows_loaded, rows_purged, purged_at is not null from audit.load_batch"
+                               " order by batch_id").fetchall()
+        kept = conn.execute("select distinct rt from raw.dinsos_dtks").fetchall()
+        run = conn.execute("select airflow_dag_id, raw_rows_purged from audit.retention_run").fetchall()
+    assert batches == [(10, 10, True), (10, 0, False)]
+    assert kept == [("007",)]
+    assert run == [("lintas_retention", 10)]

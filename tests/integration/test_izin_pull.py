@@ -195,7 +195,7 @@ def test_unreachable_database_is_transient_refused_login_is_fatal():
         izin.pull(engine, izin.IZIN_USAHA, None, attempts=2, base_delay=0.01)
     if not _mariadb_available():
         pytest.skip("MariaDB is not running on 127.0.0.1:3306 on this machine")
-    refused = izin.engine_for("mysql+pymysql://no_such_user:wrong@127.0.0.1:3306/test")
+    refused = izin.engine_for("mysql+pymysql://no_such_user:wrong@127.0.0.1:3306/test")  # secret-scan: fake
     with pytest.raises(izin.SourceAccessDenied, match="refused our account") as failure:
         izin.pull(refused, izin.IZIN_USAHA, None, attempts=3, base_delay=0.01)
     assert "wrong" not in str(failure.value), "no secret in the message"

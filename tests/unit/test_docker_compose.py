@@ -1,5 +1,6 @@
 """docker-compose.yml is for deployments (no Docker engine here): check it by parsing it."""
 
+import re
 from urllib.parse import urlsplit
 
 import pytest
@@ -18,15 +19,26 @@ def compose():
 
 
 def _default(value: str) -> str:
-    """Resolve ${VAR:-default} to its default, as compose does with no .env."""
+    """Resolve ${VAR:-default} to its default, as compose does with no .env; a required ${VAR:?message} becomes
+    <VAR> (compose would refuse to start without it)."""
     out = value
     while "${" in out:
         start = out.index("${")
         end = out.index("}", start)
         expr = out[start + 2:end]
-        default = expr.split(":-", 1)[1] if ":-" in expr else "x"
+        name = re.split(r"[:?-]", expr, maxsplit=1)[0]
+        default = expr.split(":-", 1)[1] if ":-" in expr else f"<{name}>"
         out = out[:start] + default + out[end + 1:]
     return out
+
+
+def _variables(text: str) -> dict[str, list[str]]:
+    """VAR -> every ${VAR...} expression of the compose file, as written (comments aside)."""
+    found: dict[str, list[str]] = {}
+    code = "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("#"))
+    for expr in re.findall(r"\$\{([^}]*)\}", code):
+        found.setdefault(re.split(r"[:?-]", expr, maxsplit=1)[0], []).append(expr)
+    return found
 
 
 def test_services_present(compose):
@@ -93,3 +105,43 @@ def test_dependencies_name_real_services(compose):
     for name in ("warehouse", "airflow-metadata"):
         assert compose["services"][name]["healthcheck"]
         assert any(v.split(":")[0] in compose["volumes"] for v in services[name]["volumes"])
+
+
+REQUIRED_SECRETS = ["AIRFLOW_JWT_SECRET", "AIRFLOW_DB_PASSWORD", "WAREHOUSE_PASSWORD", "AIRFLOW_FERNET_KEY",
+                    "LINTAS_PSEUDONYM_KEY"]
+
+
+def test_a_missing_secret_stops_the_deployment():
+    """Every password and key is required (${VAR:?message}); none falls back to a known value."""
+    variables = _variables((ROOT / "docker-compose.yml").read_text(encoding="utf-8"))
+    for name in REQUIRED_SECRETS:
+        assert variables.get(name), f"{name} is not used in docker-compose.yml"
+        for expr in variables[name]:
+            assert expr.startswith(f"{name}:?"), f"{name} must be required, found ${{{expr}}}"
+    for name, exprs in variables.items():
+        if re.search(r"PASSWORD|SECRET|TOKEN|KEY", name):
+            assert all(":-" not in e or e.endswith(":-") for e in exprs), f"{name} has a fallback value"
+
+
+def test_the_pseudonym_key_reaches_the_pipeline(compose):
+    for name in AIRFLOW_SERVICES:
+        assert _default(compose["services"][name]["environment"]["LINTAS_PSEUDONYM_KEY"]) == "<LINTAS_PSEUDONYM_KEY>"
+
+
+def test_the_warehouse_port_is_published_on_loopback_unless_chosen(compose):
+    """Personal data is not served to the network by accident: the port binds to 127.0.0.1 unless the operator
+    sets WAREHOUSE_BIND_ADDRESS; no other service publishes a database port."""
+    ports = compose["services"]["warehouse"]["ports"]
+    assert ports and all(_default(p).startswith("127.0.0.1:") for p in ports), ports
+    assert all("${WAREHOUSE_BIND_ADDRESS" in p for p in ports)
+    assert "ports" not in compose["services"]["airflow-metadata"]
+
+
+def test_env_example_lists_every_secret_without_a_value():
+    lines = (ROOT / ".env.example").read_text(encoding="utf-8").splitlines()
+    values = dict(line.split("=", 1) for line in lines if line and not line.startswith("#"))
+    for name in [*REQUIRED_SECRETS, "LINTAS_DAPODIK_TOKEN", "LINTAS_DPMPTSP_URL"]:
+        assert values.get(name) == "", f".env.example must list {name} with an empty value"
+    compose_vars = _variables((ROOT / "docker-compose.yml").read_text(encoding="utf-8"))
+    required = {name for name, exprs in compose_vars.items() if any(":?" in e for e in exprs)}
+    assert required <= set(values), "every variable compose requires is listed in .env.example"
