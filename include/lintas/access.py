@@ -333,3 +333,37 @@ def revoke_login(login: str, url: str | None = None, *, drop: bool = False) -> N
         conn.execute("delete from access.kecamatan_assignment where login = %s", (login,))
         if drop:
             conn.execute(sql.SQL("drop role if exists {}").format(sql.Identifier(login)))
+
+
+ROLE_NOTES = {
+    "kecamatan": "rows of its assigned kecamatan only (row-level security); identified reads logged",
+    "analyst": "identified reads logged in audit.access_log",
+    "public": "persons/households of 1..4 suppressed, with complementary cells",
+    "auditor": "no identities, no raw or quarantined rows",
+    "engineer": "everything but the pseudonym key",
+    "pipeline": "owner of the schemas and published marts",
+}
+
+
+def describe(url: str | None = None) -> str:
+    """A table: per role, how many tables/views of each schema it may select from (privileges as granted)."""
+    with warehouse.connect(url) as conn:
+        rows = conn.execute(
+            "select r.rolname, n.nspname, count(*) from pg_roles r cross join pg_class c"
+            " join pg_namespace n on n.oid = c.relnamespace"
+            " where r.rolname = any(%s) and c.relkind in ('r', 'p', 'v', 'm') and n.nspname !~ '^pg_'"
+            " and n.nspname not in ('information_schema', 'marts_build', 'marts_previous')"
+            " and has_schema_privilege(r.oid, n.oid, 'USAGE') and has_table_privilege(r.oid, c.oid, 'SELECT')"
+            " group by 1, 2 order by 1, 2", (list(ROLES.values()),)).fetchall()
+        logins = dict(conn.execute(
+            "select g.rolname, count(*) from pg_auth_members m join pg_roles g on g.oid = m.roleid"
+            " join pg_roles l on l.oid = m.member where l.rolcanlogin and g.rolname = any(%s) group by 1",
+            (list(ROLES.values()),)).fetchall())
+    readable: dict[str, list[str]] = {}
+    for role, schema, count in rows:
+        readable.setdefault(role, []).append(f"{schema} ({count})")
+    lines = [f"{'role':<18} {'logins':>6}  may read (tables and views per schema)"]
+    for short, role in ROLES.items():
+        lines.append(f"{role:<18} {logins.get(role, 0):>6}  {', '.join(readable.get(role, [])) or '-'}")
+        lines.append(f"{'':<27}{ROLE_NOTES[short]}")
+    return "\n".join(lines)

@@ -297,3 +297,39 @@ def test_roles_and_policies_hold_after_another_build_and_publish(town, monkeypat
                                " from pg_class where relnamespace = 'marts'::regnamespace and relkind = 'r'"
                                " and relname <> 'dim_wilayah'")
     assert owners == [("lintas_pipeline", True, True)]
+
+
+@pytest.mark.embedded
+def test_row_level_security_and_hmac_work_on_the_embedded_server_without_contrib(monkeypatch):
+    """The embedded default (pgserver, PostgreSQL 16, no pgcrypto): the same policies and pseudonyms."""
+    monkeypatch.delenv("WAREHOUSE_URL", raising=False)
+    monkeypatch.setenv("LINTAS_PSEUDONYM_KEY", KEY)
+    url = warehouse.prepare(warehouse.embedded_url(f"lintas_access_{uuid.uuid4().hex[:8]}"))
+    people = [(1, "3573050101800001", "35.73.05.1003"), (2, "3573010101800002", "35.73.01.1003"),
+              (3, "3573050101800003", None)]
+    with warehouse.connect(url) as conn:
+        assert {r[0] for r in conn.execute("select extname from pg_extension")} == {"plpgsql"}
+        conn.execute("create schema marts")
+        conn.execute("create table marts.dim_person (person_id bigint, nik text, nama text, tanggal_lahir date,"
+                     " kode_kelurahan text)")
+        for person_id, nik, kelurahan in people:
+            conn.execute("insert into marts.dim_person values (%s, %s, 'NAMA', date '1980-01-01', %s)",
+                         (person_id, nik, kelurahan))
+    access.apply(url)
+    login = f"t_{uuid.uuid4().hex[:8]}_kec"
+    access.grant_login(login, "kecamatan", kecamatan=[LOWOKWARU], url=url)
+    parts = urlsplit(url)
+    as_login = urlunsplit(parts._replace(netloc=f"{login}@{parts.netloc.rsplit('@', 1)[-1]}"))
+    try:
+        with psycopg.connect(as_login) as conn:
+            assert conn.execute("select person_id from identified.dim_person").fetchall() == [(1,)]
+            with pytest.raises(errors.InsufficientPrivilege):
+                conn.execute("select * from marts.dim_person")
+        with warehouse.connect(url) as conn:
+            pseudo = dict(conn.execute("select person_id, nik_pseudonym from marts_pseudo.dim_person").fetchall())
+            assert conn.execute("select relrowsecurity and relforcerowsecurity from pg_class"
+                                " where oid = 'marts.dim_person'::regclass").fetchone() == (True,)
+        assert pseudo == {p: hmac.new(KEY.encode(), nik.encode(), hashlib.sha256).hexdigest() for p, nik, _ in people}
+    finally:
+        access.revoke_login(login, url, drop=True)
+        warehouse.drop_database(url)
