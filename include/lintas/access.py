@@ -75,21 +75,22 @@ def ensure_roles(conn: psycopg.Connection) -> list[str]:
     return created
 
 
-def apply(url: str | None = None) -> None:
+def apply(url: str | None = None, *, take_over_dbt_objects: bool = False) -> None:
     """Roles, ownership, grants, the pseudonym key and (if marts are published) policies and views.
-    Idempotent; run by `lintas warehouse prepare`."""
+    Idempotent; run by `lintas warehouse prepare`. take_over_dbt_objects: also give lintas_pipeline what dbt
+    made so far (once, by an admin, before the pipeline connects as a lintas_pipeline login; no build running)."""
     with warehouse.connect(url) as conn:
         ensure_roles(conn)
         with conn.transaction():
             conn.execute(_LOCK)
-            _set_owner(conn)
+            _set_owner(conn, everything=take_over_dbt_objects)
             _grant_base(conn)
             set_pseudonym_key(conn)
             if conn.execute("select 1 from pg_namespace where nspname = %s", (MARTS,)).fetchone():
                 apply_published(conn)
 
 
-def _set_owner(conn: psycopg.Connection, schemas: list[str] | None = None) -> None:
+def _set_owner(conn: psycopg.Connection, schemas: list[str] | None = None, *, everything: bool = False) -> None:
     """lintas_pipeline owns the warehouse's schemas and the migrations' tables, views and functions (where the
     caller may give them away). Only what someone else owns is altered, so a second run takes no locks. dbt's
     staging and intermediate views are left to whoever runs dbt (re-created each build; altering them here could
@@ -98,7 +99,7 @@ def _set_owner(conn: psycopg.Connection, schemas: list[str] | None = None) -> No
     all_schemas = [r[0] for r in conn.execute(
         "select nspname from pg_namespace where nspname !~ '^pg_'"
         " and nspname not in ('information_schema', 'public', 'marts_build', 'marts_previous')")]
-    schemas = schemas or [s for s in all_schemas if s in MIGRATED_SCHEMAS]
+    schemas = schemas or [s for s in all_schemas if everything or s in MIGRATED_SCHEMAS]
     for (schema,) in conn.execute(
             "select nspname from pg_namespace where nspname = any(%s) and nspowner <> %s::regrole"
             " and pg_has_role(current_user, nspowner, 'member')", (all_schemas, pipeline)).fetchall():
@@ -122,7 +123,10 @@ def _grant_base(conn: psycopg.Connection) -> None:
     db = conn.execute("select current_database()").fetchone()[0]
     r = {k: sql.Identifier(v) for k, v in ROLES.items()}
     run = conn.execute
-    run(sql.SQL("grant connect, create, temporary on database {} to {}").format(sql.Identifier(db), r["pipeline"]))
+    if conn.execute("select pg_has_role(current_user, datdba, 'member') from pg_database"
+                    " where datname = current_database()").fetchone()[0]:  # not when the pipeline runs this
+        run(sql.SQL("grant connect, create, temporary on database {} to {}").format(
+            sql.Identifier(db), r["pipeline"]))
     schemas = [s for (s,) in conn.execute(
         "select nspname from pg_namespace where nspname !~ '^pg_' and nspname not in"
         " ('information_schema', 'public', 'marts_build', 'marts_previous')")]
@@ -319,6 +323,8 @@ def grant_login(login: str, role: str, *, kecamatan: list[str] | None = None, pa
             pass
         if password:
             conn.execute(sql.SQL("alter role {} password {}").format(ident, sql.Literal(password)))
+        if role == "pipeline":  # its sessions act as the group role, so what dbt and the DAGs create it owns
+            conn.execute(sql.SQL("alter role {} set role = {}").format(ident, sql.Literal(ROLES["pipeline"])))
         conn.execute(sql.SQL("grant {} to {}").format(sql.Identifier(ROLES[role]), ident))
         for code in kecamatan:
             conn.execute("insert into access.kecamatan_assignment (login, kode_kecamatan) values (%s, %s)"

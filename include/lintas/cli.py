@@ -94,7 +94,7 @@ def cmd_access(args: argparse.Namespace) -> None:
     from lintas import access
 
     if args.action == "apply":
-        access.apply()
+        access.apply(take_over_dbt_objects=args.take_over_dbt_objects)
     elif args.action == "grant-login":
         password = os.environ.get(args.password_env) if args.password_env else None
         if args.password_env and not password:
@@ -272,7 +272,10 @@ def main(argv: list[str] | None = None) -> None:
     acc = sub.add_parser("access", help="roles and logins: who may read what (run as a warehouse admin)")
     acc_sub = acc.add_subparsers(dest="action", required=True)
     acc_sub.add_parser("show", help="what each role may read")
-    acc_sub.add_parser("apply", help="create the roles, grants, policies and views again")
+    apply = acc_sub.add_parser("apply", help="create the roles, grants, policies and views again")
+    apply.add_argument("--take-over-dbt-objects", action="store_true",
+                       help="also give lintas_pipeline dbt's schemas' objects (once, before the pipeline connects"
+                            " as a lintas_pipeline login; while no build runs)")
     grant = acc_sub.add_parser("grant-login", help="create a login (if needed) and make it a member of a role")
     grant.add_argument("login")
     grant.add_argument("--role", required=True, choices=["pipeline", "engineer", "analyst", "kecamatan", "auditor",

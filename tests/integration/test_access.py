@@ -71,7 +71,7 @@ def town(postgres_server_url, template_database, tmp_path_factory):
     tag = uuid.uuid4().hex[:8]
     logins = {"kec_lowokwaru": ("kecamatan", [LOWOKWARU]), "kec_blimbing": ("kecamatan", [BLIMBING]),
               "analyst": ("analyst", None), "auditor": ("auditor", None), "public": ("public", None),
-              "engineer": ("engineer", None)}
+              "engineer": ("engineer", None), "pipeline": ("pipeline", None)}
     names = {short: f"t_{tag}_{short}" for short in logins}
     with pytest.MonkeyPatch.context() as env:
         env.setenv("WAREHOUSE_URL", url)
@@ -91,10 +91,13 @@ def town(postgres_server_url, template_database, tmp_path_factory):
             conn.execute(f'drop role if exists "{name}"')
 
 
-def _as(town, short: str):
+def _login_url(town, short: str) -> str:
     parts = urlsplit(town["url"])
-    netloc = f"{town['login'][short]}@{parts.netloc.rsplit('@', 1)[-1]}"
-    return psycopg.connect(urlunsplit(parts._replace(netloc=netloc)), autocommit=True)
+    return urlunsplit(parts._replace(netloc=f"{town['login'][short]}@{parts.netloc.rsplit('@', 1)[-1]}"))
+
+
+def _as(town, short: str):
+    return psycopg.connect(_login_url(town, short), autocommit=True)
 
 
 def _rows(town, short: str | None, query: str, params=None) -> list[tuple]:
@@ -281,11 +284,17 @@ def test_identified_reads_are_logged(town):
                  (before, login["kec_blimbing"])) == [(1,)], "auditors read the log"
 
 
-def test_roles_and_policies_hold_after_another_build_and_publish(town, monkeypatch):
+def test_roles_and_policies_hold_after_another_build_and_publish_run_as_the_pipeline_role(town, monkeypatch):
     pseudo = dict(_rows(town, "analyst", "select person_id, nik_pseudonym from marts_pseudo.dim_person"))
     oid = _rows(town, None, "select 'marts.dim_person'::regclass::oid")[0][0]
-    monkeypatch.setenv("WAREHOUSE_URL", town["url"])
+    access.apply(town["url"], take_over_dbt_objects=True)  # once, by an admin, before the pipeline login runs
+    # the whole build (linkage, dbt, the mart gate, publish, snapshots) as a login of lintas_pipeline, no superuser
+    monkeypatch.setenv("WAREHOUSE_URL", _login_url(town, "pipeline"))
+    with _as(town, "pipeline") as conn:
+        assert conn.execute("select current_user, rolsuper from pg_roles where rolname = session_user"
+                            ).fetchone() == ("lintas_pipeline", False)
     _build("run-2")
+    monkeypatch.setenv("WAREHOUSE_URL", town["url"])
     assert publish.latest_published(town["url"])[1] == "run-2"
     assert _rows(town, None, "select 'marts.dim_person'::regclass::oid")[0][0] != oid, "a new version"
     _check_kecamatan_scope(town)
