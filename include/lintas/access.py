@@ -144,6 +144,11 @@ def _grant_base(conn: psycopg.Connection) -> None:
     run(sql.SQL("revoke execute on function access.log_read(text) from public"))
     run(sql.SQL("grant execute on function access.log_read(text) to {}, {}, {}").format(
         r["analyst"], r["kecamatan"], r["engineer"]))
+    if "reference" in schemas:  # code lists and need rules: no person in them
+        readers = sql.SQL(", ").join(r[k] for k in ("analyst", "kecamatan", "auditor"))
+        run(sql.SQL("grant usage on schema reference to {}").format(readers))
+        run(sql.SQL("grant select on all tables in schema reference to {}").format(readers))
+        run(sql.SQL("alter default privileges in schema reference grant select on tables to {}").format(readers))
     run(sql.SQL("grant usage on schema audit to {}").format(r["auditor"]))
     run(sql.SQL("grant select on all tables in schema audit to {}").format(r["auditor"]))
 
