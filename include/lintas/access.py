@@ -72,6 +72,9 @@ def ensure_roles(conn: psycopg.Connection) -> list[str]:
             created.append(role)
         except (errors.DuplicateObject, errors.UniqueViolation):  # another process created it meanwhile
             pass
+        except errors.InsufficientPrivilege as exc:
+            raise AccessError(f"role {role} does not exist and this login may not create roles: a warehouse "
+                              "admin (CREATEROLE) must run `lintas access apply` once") from exc
     return created
 
 
