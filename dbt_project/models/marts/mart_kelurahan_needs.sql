@@ -30,19 +30,25 @@ needs as (
     select * from household_needs
 ),
 
--- every kelurahan of the city times every rule, plus the unresolved places that have needs
+-- every kelurahan of the city and the unresolved place, with or without needs
+areas as (
+    select kode_wilayah as kode_kelurahan
+    from {{ ref('dim_wilayah') }}
+    where level = 4
+    union
+    select 'TIDAK DIKETAHUI' as kode_kelurahan
+    union
+    select kode_kelurahan
+    from needs
+),
+
+-- times every rule
 grid as (
     select
-        kelurahan.kode_wilayah as kode_kelurahan,
+        areas.kode_kelurahan,
         rules.rule_code
-    from {{ ref('dim_wilayah') }} as kelurahan
+    from areas
     cross join {{ ref('need_rules') }} as rules
-    where kelurahan.level = 4
-    union
-    select
-        kode_kelurahan,
-        rule_code
-    from needs
 )
 
 select
