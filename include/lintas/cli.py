@@ -90,6 +90,24 @@ def cmd_warehouse(args: argparse.Namespace) -> None:
             print(f"export {key}={shlex.quote(env[key])}")
 
 
+def cmd_access(args: argparse.Namespace) -> None:
+    from lintas import access
+
+    if args.action == "apply":
+        access.apply(take_over_dbt_objects=args.take_over_dbt_objects)
+    elif args.action == "grant-login":
+        password = os.environ.get(args.password_env) if args.password_env else None
+        if args.password_env and not password:
+            raise SystemExit(f"{args.password_env} is not set")
+        access.grant_login(args.login, args.role, kecamatan=args.kecamatan, password=password)
+        print(f"{args.login}: member of {access.ROLES[args.role]}"
+              + (f", kecamatan {', '.join(args.kecamatan)}" if args.kecamatan else ""))
+    elif args.action == "revoke-login":
+        access.revoke_login(args.login, drop=args.drop)
+        print(f"{args.login}: no lintas role any more" + (", dropped" if args.drop else ""))
+    print(access.describe())
+
+
 def cmd_summary(_: argparse.Namespace) -> None:
     print(summary.render())
 
@@ -153,7 +171,16 @@ def cmd_demo(args: argparse.Namespace) -> None:
     from lintas.transform import dbt
 
     print(f"Analysts' dbt docs (every mart and column described): {dbt.generate_docs(url)}")
+    _demo_access(url)
     print(f"\n[demo] finished in {time.perf_counter() - started:.0f}s")
+
+
+def _demo_access(url: str) -> None:
+    """The roles are in place after the demo's publish: what each may read (see README, Access control)."""
+    from lintas import access
+
+    access.apply(url)
+    print(f"\n[demo] access control (grant logins with `lintas access grant-login`):\n{access.describe(url)}")
 
 
 BAD_BATCH_KEEPS = 0.6  # the failing-batch demo's DTKS export stopped at 60% of its bytes, mid-row
@@ -279,6 +306,24 @@ def main(argv: list[str] | None = None) -> None:
     wh = sub.add_parser("warehouse", help="prepare the warehouse or print its URL")
     wh.add_argument("action", choices=["prepare", "url", "stop", "dbt-env"])
     wh.set_defaults(func=cmd_warehouse)
+
+    acc = sub.add_parser("access", help="roles and logins: who may read what (run as a warehouse admin)")
+    acc_sub = acc.add_subparsers(dest="action", required=True)
+    acc_sub.add_parser("show", help="what each role may read")
+    apply = acc_sub.add_parser("apply", help="create the roles, grants, policies and views again")
+    apply.add_argument("--take-over-dbt-objects", action="store_true",
+                       help="also give lintas_pipeline dbt's schemas' objects (once, before the pipeline connects"
+                            " as a lintas_pipeline login; while no build runs)")
+    grant = acc_sub.add_parser("grant-login", help="create a login (if needed) and make it a member of a role")
+    grant.add_argument("login")
+    grant.add_argument("--role", required=True, choices=["pipeline", "engineer", "analyst", "kecamatan", "auditor",
+                                                          "public"])
+    grant.add_argument("--kecamatan", action="append", help="kecamatan code (e.g. 35.73.05), repeatable")
+    grant.add_argument("--password-env", help="environment variable holding the login's password")
+    revoke = acc_sub.add_parser("revoke-login", help="take a login out of every lintas role")
+    revoke.add_argument("login")
+    revoke.add_argument("--drop", action="store_true", help="drop the login as well")
+    acc.set_defaults(func=cmd_access)
 
     sub.add_parser("summary", help="rows per layer, deliveries, gate results").set_defaults(func=cmd_summary)
 

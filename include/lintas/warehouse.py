@@ -151,8 +151,12 @@ def migrate(url: str | None = None) -> list[str]:
 
 
 def prepare(url: str | None = None) -> str:
-    """Create the database if needed and bring its schemas up to date. Returns the URL used."""
+    """Create the database if needed, bring its schemas up to date and apply the access rules (roles, grants,
+    policies: lintas.access). Returns the URL used."""
     url = url or warehouse_url()
     ensure_database(url)
     migrate(url)
+    from lintas import access  # imports this module
+
+    access.apply(url)
     return url

@@ -168,7 +168,11 @@ def test_every_planted_need_is_found_and_nothing_else(town):
     assert evidence["ANAK_TANPA_KIP"] == ["dinsos_dtks:DTA1"]
     # the Musyawarah Kelurahan table reconciles with the facts, all in Tlogomas
     assert _rows(town, "select kode_kelurahan, sum(persons), sum(households) from marts.mart_kelurahan_needs"
-                       " group by 1") == [("35.73.05.1003", 7, 7)]
+                       " where persons > 0 group by 1") == [("35.73.05.1003", 7, 7)]
+    # a row for every kelurahan (and the unknown one) and rule, zero where nobody has the need, one as-of date
+    assert _rows(town, "select count(*) = (select count(*) + 1 from marts.dim_wilayah where level = 4)"
+                       " * (select count(*) from reference.need_rules), count(distinct as_of_date), min(persons)"
+                       " from marts.mart_kelurahan_needs") == [(True, 1, 0)]
     assert _rows(town, "select sum(persons) from marts.mart_kecamatan_needs where kode_kecamatan = '35.73.05'"
                  ) == [(7,)]
 

@@ -19,7 +19,7 @@ import time
 
 from psycopg import sql
 
-from lintas import warehouse
+from lintas import access, warehouse
 
 log = logging.getLogger(__name__)
 
@@ -103,6 +103,7 @@ def publish(*, dag_id: str | None, run_id: str | None, url: str | None = None) -
     if not run_id:
         raise PublishRefused("publish needs the run id its mart gate recorded its checks under")
     with warehouse.connect(url) as conn:
+        access.ensure_roles(conn)  # cluster-wide, outside the transaction: creating them may race another database
         with conn.transaction():
             conn.execute(_LOCK)
             done = conn.execute(
@@ -143,6 +144,8 @@ def publish(*, dag_id: str | None, run_id: str | None, url: str | None = None) -
                 sql.Identifier(BUILD_SCHEMA), sql.Identifier(PUBLISHED_SCHEMA)))
             for grant in grants:
                 conn.execute(grant)
+            # owner, grants, row-level security and the views over the new tables, before anyone can read them
+            access.apply_published(conn)
             event_id = conn.execute(
                 "insert into audit.publish_event (airflow_dag_id, airflow_run_id, outcome, tables, row_count,"
                 " swap_seconds) values (%s, %s, 'published', %s, %s, %s) returning publish_event_id",
