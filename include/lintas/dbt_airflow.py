@@ -30,6 +30,16 @@ _RUNTIME_KEYS = ("LINTAS_PGHOST", "LINTAS_PGPORT", "LINTAS_PGUSER", "LINTAS_PGPA
                  "LINTAS_MARTS_BUILD_SCHEMA")
 
 
+# Also set for every Airflow process by lintas.settings.airflow_environment() and docker-compose.yml.
+COSMOS_SETTINGS = {
+    # Cosmos would cache the parsed YAML selectors in an Airflow Variable, i.e. write the metadata DB while the DAG
+    # file is parsed (which a DAG processor must not do); reading them from the manifest takes milliseconds.
+    "AIRFLOW__COSMOS__ENABLE_CACHE_DBT_YAML_SELECTORS": "False",
+    # no usage metrics sent out of the warehouse's network
+    "AIRFLOW__COSMOS__ENABLE_TELEMETRY": "False",
+}
+
+
 class ManifestMissing(RuntimeError):
     """The build DAG cannot be rendered: the dbt manifest has not been built."""
 
@@ -78,9 +88,7 @@ def manifest() -> Path:
 
 def dbt_task_group(group_id: str, selector: str, *, upstream):
     """A Cosmos task group of the selector's models and tests, run after `upstream` by one `dbt build`."""
-    # Cosmos would cache the parsed YAML selectors in an Airflow Variable, i.e. write the metadata DB while the DAG
-    # file is parsed (which a DAG processor must not do); reading them from the manifest takes milliseconds.
-    os.environ.setdefault("AIRFLOW__COSMOS__ENABLE_CACHE_DBT_YAML_SELECTORS", "False")
+    os.environ.update({k: v for k, v in COSMOS_SETTINGS.items() if k not in os.environ})
     from cosmos import DbtTaskGroup, ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
     from cosmos.constants import ExecutionMode, InvocationMode, LoadMode, TestBehavior
 
@@ -94,14 +102,14 @@ def dbt_task_group(group_id: str, selector: str, *, upstream):
         execution_config=ExecutionConfig(execution_mode=ExecutionMode.WATCHER,
                                          invocation_mode=InvocationMode.SUBPROCESS,
                                          dbt_executable_path=dbt.dbt_executable()),
+        # emit_datasets off: the published marts are the assets (lintas.assets.MARTS), not tables being built
         render_config=RenderConfig(load_method=LoadMode.DBT_MANIFEST, selector=selector,
-                                   test_behavior=TestBehavior.AFTER_EACH),
+                                   test_behavior=TestBehavior.AFTER_EACH, emit_datasets=False),
         operator_args={
             "env": _static_env(),
             "interceptors": [_runtime_env],
             "callback": _record_results,
             "full_refresh": "{{ params.full_refresh }}",
-            "emit_datasets": False,  # the published marts are the assets (lintas.assets.MARTS), not build tables
             "install_deps": False,
             "retries": MODEL_RETRIES,
         },
