@@ -69,8 +69,12 @@ def source_selection(source: str) -> str:
 def _record_results(project_dir: str, **kwargs) -> None:
     """Cosmos callback after every dbt invocation (also a failed one): node results into audit.dbt_run_result."""
     from lintas import pipeline
+    from lintas.load.raw import RunContext
 
-    pipeline.record_dbt_artifacts(project_dir, pipeline.run_context(kwargs["context"]))
+    # the task instance's run id: Cosmos keeps the first run id it saw in the operator's extra_context and merges
+    # it into later contexts (dag.test() runs the same operator object again)
+    ti = kwargs["context"]["ti"]
+    pipeline.record_dbt_artifacts(project_dir, RunContext(ti.dag_id, ti.run_id))
 
 
 def _static_env() -> dict[str, str]:
