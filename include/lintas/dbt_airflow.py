@@ -3,9 +3,9 @@
 Cosmos' WATCHER mode runs ONE `dbt build` per task group (the producer task `dbt_producer_watcher`); each model's
 and each model's tests' task reads that node's result from the producer and succeeds or fails with it. So a
 failed model or test shows as its own failed task, while the warehouse is built by one dbt process (one process
-per model, Cosmos' LOCAL mode, re-parses the project ~40 times: see the note in docs/).
+per model, Cosmos' LOCAL mode, starts dbt ~60 times: see docs/build-dag.md).
 
-The tasks are rendered from the pre-built manifest (dbt_project/target/manifest.json, `lintas.transform.dbt.
+The tasks are rendered from the pre-built manifest (dbt_project/target/manifest.airflow.json, `lintas.transform.dbt.
 ensure_manifest`): nothing runs dbt while Airflow parses the DAG file.
 
 Retries: the producer is never retried (Cosmos skips a producer retry and hands every model to its own dbt run);

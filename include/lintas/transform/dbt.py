@@ -122,12 +122,9 @@ MARTS = "marts"
 NOT_IN_BUILDS = "resource_type:seed resource_type:unit_test resource_type:snapshot"
 
 
-def build(url: str | None = None, *, selector: str, select: str | None = None) -> DbtOutcome:
-    """Models and their data tests, in dependency order: a selector of selectors.yml (optionally narrowed)."""
-    args = ["build", "--fail-fast", "--selector", selector]
-    if select:
-        args += ["--select", select]
-    return run(args, url)
+def build(url: str | None = None, *, selector: str) -> DbtOutcome:
+    """Models and their data tests of a selector of selectors.yml, in dependency order."""
+    return run(["build", "--fail-fast", "--selector", selector], url)
 
 
 # What the manifest depends on: the project's files (models, macros, selectors, seeds' names and types).
