@@ -1,62 +1,105 @@
-"""Warehouse build when any source has new accepted data: dbt up to the unified source records, identity
-resolution (every record to a stable person id), then the identity-based models and marts with their dbt tests,
-written into the build schema `marts_build`. The mart gate checks every built mart against its reviewed suite;
-only then does `publish` swap the build schema into `marts` in one transaction, and `record_history` takes the dbt
-snapshots (type-2 history) of what was published. A failed dbt test or mart gate
-fails the run naming the checks, and analysts keep the last published marts."""
+"""Warehouse build when any source has new accepted data: dbt up to the unified source records (task group
+`linkage_input`), identity resolution (every record to a stable person id), then the identity-based models and
+marts with their dbt tests (task group `marts`), written into the build schema `marts_build`. Every dbt model and
+every model's tests is its own task (Cosmos, one `dbt build` per group): a failed model or test shows as that
+task. The mart gate checks every built mart against its reviewed suite; only then does `publish` swap the build
+schema into `marts` in one transaction (one asset event per mart, with its row count), and `record_history` takes
+the dbt snapshots (type-2 history) of what was published. A failed dbt test or mart gate fails the run naming the
+checks, is not retried, and analysts keep the last published marts.
 
-from airflow.sdk import AssetAny, dag, task
+Hand runs: `full_refresh` rebuilds the incremental models from scratch (after a change to the alias seed);
+`source` rebuilds only that source's staging up to the unified source records (the marts are always rebuilt
+whole: they are published as one schema)."""
 
-from lintas import pipeline
-from lintas.assets import RAW_SOURCES
+from airflow.sdk import AssetAny, Param, dag, task
+
+from lintas import assets, dbt_airflow
 from lintas.dag_defaults import dag_settings
+from lintas.transform import dbt
+
+# lintas.pipeline (database drivers, file readers) is imported by the tasks when they run, not by every parse
 
 
 @dag(
     dag_id="lintas_build_warehouse",
     description="dbt staging -> identity resolution -> marts (build schema) -> mart gate -> atomic publish",
-    schedule=AssetAny(*RAW_SOURCES),  # any source with newly accepted data
+    schedule=AssetAny(*assets.RAW_SOURCES),  # any source with newly accepted data
     doc_md=__doc__,
+    params={
+        "full_refresh": Param(False, type="boolean", description="dbt --full-refresh of the incremental models"),
+        "source": Param(None, type=["null", "string"], enum=[None, *assets.RAW_SOURCE_NAMES],
+                        description="rebuild only this source's staging (the marts are always rebuilt whole)"),
+    },
     **dag_settings(tags=["warehouse", "dbt"], retries=1),
 )
 def lintas_build_warehouse():
     @task
     def prepare_warehouse() -> dict:
+        from lintas import pipeline
+
         return pipeline.prepare_warehouse()
 
     @task
-    def build_linkage_input(**context) -> dict:
-        return pipeline.build_linkage_input(pipeline.run_context(context))
+    def load_seeds(**context) -> dict:
+        from lintas import pipeline
+
+        return pipeline.load_seeds(pipeline.run_context(context))
 
     @task
     def link_identities(**context) -> dict:
+        from lintas import pipeline
+
         return pipeline.link_identities(pipeline.run_context(context))
 
     @task
-    def build_marts(**context) -> dict:
-        return pipeline.build_marts(pipeline.run_context(context))
+    def reset_build_schema() -> None:
+        from lintas import pipeline
+
+        pipeline.reset_build_schema()
 
     # retries=0: a failed gate is a verdict on the data, not a transient error
     @task(retries=0)
     def gate_marts(**context) -> dict:
+        from lintas import pipeline
+
         return pipeline.gate_marts(pipeline.run_context(context))
 
-    @task
+    @task(outlets=list(assets.MARTS.values()))
     def publish(**context) -> dict:
-        return pipeline.publish_marts(pipeline.run_context(context))
+        from lintas import pipeline
+
+        result = pipeline.publish_marts(pipeline.run_context(context))
+        assets.mart_events(context["outlet_events"], result["published"], context["run_id"])
+        return result
 
     @task
     def record_history(**context) -> dict:
+        from lintas import pipeline
+
         return pipeline.record_history(pipeline.run_context(context))
 
+    # once per failed build, whichever dbt task failed; a failed gate records its own
+    @task(trigger_rule="one_failed", retries=0)
+    def hold_back(**context) -> dict:
+        from lintas import pipeline
+
+        return pipeline.hold_back_failed_build(pipeline.run_context(context))
+
+    # freshness is reported beside the build, never in its way
     @task
     def check_source_freshness(**context) -> dict:
+        from lintas import pipeline
+
         return pipeline.check_source_freshness(pipeline.run_context(context))
 
     prepared = prepare_warehouse()
     prepared >> check_source_freshness()
-    (prepared >> build_linkage_input() >> link_identities() >> build_marts() >> gate_marts() >> publish()
-     >> record_history())
+    seeds = prepared >> load_seeds()
+    linkage_input = dbt_airflow.dbt_task_group("linkage_input", dbt.LINKAGE_INPUT, upstream=seeds)
+    build_schema = linkage_input >> link_identities() >> reset_build_schema()
+    marts = dbt_airflow.dbt_task_group("marts", dbt.MARTS, upstream=build_schema)
+    marts >> gate_marts() >> publish() >> record_history()
+    marts >> hold_back()
 
 
 lintas_build_warehouse()

@@ -76,6 +76,11 @@ def cmd_standin(args: argparse.Namespace) -> None:
 
 
 def cmd_warehouse(args: argparse.Namespace) -> None:
+    if args.action in ("prepare", "manifest"):
+        from lintas.transform import dbt
+
+        # the build DAG's tasks are rendered from the dbt manifest: (re)parsed here when the project changed
+        print(f"dbt manifest: {dbt.ensure_manifest()}")
     if args.action == "prepare":
         print(f"warehouse ready: {warehouse.redact(warehouse.prepare())}")
     elif args.action == "stop":
@@ -136,15 +141,19 @@ def cmd_check_ui(_: argparse.Namespace) -> None:
 
 
 def cmd_airflow(args: argparse.Namespace) -> None:
+    from lintas.transform import dbt
+
+    dbt.ensure_manifest()  # the build DAG is rendered from it
     raise SystemExit(_airflow(args.airflow_args, check=False))
 
 
 def cmd_demo(args: argparse.Namespace) -> None:
     from lintas.standins import dapodik
+    from lintas.transform import dbt
 
     started = time.perf_counter()
     url = warehouse.prepare()
-    print(f"[demo] warehouse: {warehouse.redact(url)}")
+    print(f"[demo] warehouse: {warehouse.redact(url)}, dbt manifest: {dbt.ensure_manifest()}")
     dapodik_data = settings.lintas_home() / "sources" / "dapodik" / "peserta_didik.jsonl"
     if not dapodik_data.exists():
         cmd_generate(argparse.Namespace(scale=args.scale, seed=args.seed, out=None, last_period="2026-10",
@@ -304,7 +313,7 @@ def main(argv: list[str] | None = None) -> None:
     standin.set_defaults(func=cmd_standin)
 
     wh = sub.add_parser("warehouse", help="prepare the warehouse or print its URL")
-    wh.add_argument("action", choices=["prepare", "url", "stop", "dbt-env"])
+    wh.add_argument("action", choices=["prepare", "manifest", "url", "stop", "dbt-env"])
     wh.set_defaults(func=cmd_warehouse)
 
     acc = sub.add_parser("access", help="roles and logins: who may read what (run as a warehouse admin)")

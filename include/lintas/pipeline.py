@@ -11,6 +11,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 
 from psycopg import sql
 
@@ -238,10 +239,18 @@ def _dbt_step(ctx: RunContext, invoke: Callable[[], dbt.DbtOutcome]) -> dict:
 def build_linkage_input(ctx: RunContext | None = None) -> dict:
     """Seeds (if their files changed), staging and the unified source records identity resolution reads."""
     ctx = ctx or RunContext()
+    load_seeds(ctx)
+    return _dbt_step(ctx, lambda: dbt.build(selector=dbt.LINKAGE_INPUT))
+
+
+def load_seeds(ctx: RunContext | None = None) -> dict:
+    """The reference seeds, only if their files changed since they were loaded."""
+    ctx = ctx or RunContext()
     seeded = dbt.load_seeds()
-    if seeded is not None:
-        dbt.record(seeded, dag_id=ctx.dag_id, run_id=ctx.run_id)
-    return _dbt_step(ctx, lambda: dbt.build(select=dbt.LINKAGE_INPUT))
+    if seeded is None:
+        return {"seeded": False}
+    dbt.record(seeded, dag_id=ctx.dag_id, run_id=ctx.run_id)
+    return {"seeded": True, "dbt": dict(Counter(r["status"] for r in seeded.results))}
 
 
 def link_identities(ctx: RunContext | None = None) -> dict:
@@ -257,12 +266,40 @@ def build_marts(ctx: RunContext | None = None) -> dict:
     ctx = ctx or RunContext()
     publish.reset_build_schema()
     try:
-        return _dbt_step(ctx, lambda: dbt.build(exclude=dbt.LINKAGE_INPUT))
+        return _dbt_step(ctx, lambda: dbt.build(selector=dbt.MARTS))
     except dbt.DbtFailed as failure:
-        failed = [r["unique_id"] for r in failure.outcome.results if r["status"] in ("error", "fail", "runtime error")]
-        publish.record_held_back(dag_id=ctx.dag_id, run_id=ctx.run_id, failed=failed,
-                                 reason=f"dbt build failed: {', '.join(failed) or 'see the task log'}")
+        _hold_back(ctx, [r["unique_id"] for r in failure.outcome.results if r["status"] in dbt.FAILED_STATUSES])
         raise
+
+
+def _hold_back(ctx: RunContext, failed: list[str]) -> None:
+    publish.record_held_back(dag_id=ctx.dag_id, run_id=ctx.run_id, failed=failed,
+                             reason=f"dbt build failed: {', '.join(failed) or 'see the task log'}")
+
+
+def record_dbt_artifacts(project_dir: str, ctx: RunContext) -> dict:
+    """Every node's result of a dbt invocation Airflow ran in `project_dir` (Cosmos' copy of the project) into
+    audit.dbt_run_result, whether the invocation failed or not."""
+    outcome = dbt.read_outcome(Path(project_dir) / "target" / "run_results.json")
+    dbt.record(outcome, dag_id=ctx.dag_id, run_id=ctx.run_id)
+    return {"dbt": dict(Counter(r["status"] for r in outcome.results))}
+
+
+def hold_back_failed_build(ctx: RunContext) -> dict:
+    """The marts' dbt build failed (a model, a test or dbt itself): record once that nothing is published, naming
+    the failed nodes this run recorded."""
+    with warehouse.connect() as conn:
+        failed = [r[0] for r in conn.execute(
+            "select distinct unique_id from audit.dbt_run_result where airflow_dag_id is not distinct from %s"
+            " and airflow_run_id = %s and status = any(%s) order by 1",
+            (ctx.dag_id, ctx.run_id, list(dbt.FAILED_STATUSES)))]
+    _hold_back(ctx, failed)
+    return {"held_back": failed}
+
+
+def reset_build_schema() -> None:
+    """An empty build schema before the marts' dbt task group (the Airflow build) writes into it."""
+    publish.reset_build_schema()
 
 
 def gate_marts(ctx: RunContext | None = None) -> dict:

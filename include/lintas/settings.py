@@ -61,6 +61,9 @@ def airflow_environment() -> dict[str, str]:
         "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(home / "logs"),
         "LINTAS_HOME": str(lintas_home()),
         "LINTAS_PROJECT_ROOT": str(project_root()),
+        # Cosmos (the build DAG's dbt tasks): no metadata-DB writes at DAG parse, no usage metrics sent out
+        "AIRFLOW__COSMOS__ENABLE_CACHE_DBT_YAML_SELECTORS": "False",
+        "AIRFLOW__COSMOS__ENABLE_TELEMETRY": "False",
     }
     if "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN" not in os.environ:
         env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = f"sqlite:///{home / 'airflow.db'}"

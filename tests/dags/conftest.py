@@ -19,3 +19,12 @@ def dagbag():
     from lintas import settings
 
     return DagBag(dag_folder=str(settings.dags_dir()))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def dbt_manifest():
+    """The build DAG is rendered from the dbt manifest, which `lintas warehouse prepare` keeps fresh: so do the
+    DAG tests (a no-op when the project has not changed since the last parse)."""
+    from lintas.transform import dbt
+
+    return dbt.ensure_manifest()

@@ -88,7 +88,8 @@ def test_failing_mart_gate_fails_the_build_and_publishes_nothing(airflow_db, dag
     assert _run(dagbag, "lintas_extract_dinsos_dtks")[0] == "success"
     state, tasks = _run(dagbag, "lintas_build_warehouse")
     assert state == "failed"
-    assert (tasks["build_marts"], tasks["gate_marts"], tasks["publish"]) == ("success", "failed", "upstream_failed")
+    assert (tasks["marts.dbt_producer_watcher"], tasks["gate_marts"], tasks["publish"]) == (
+        "success", "failed", "upstream_failed")
     assert _mart_snapshot(warehouse_url) == before
     with warehouse.connect(warehouse_url) as conn:
         outcomes = conn.execute("select outcome from audit.publish_event order by publish_event_id").fetchall()

@@ -13,10 +13,10 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from psycopg import sql as psycopg_sql
+from lintas import settings
 
-from lintas import settings, warehouse
-from lintas.transform import publish
+# The Airflow DAG processor imports this module to render the build DAG: the database modules (psycopg, ~0.5 s)
+# are imported by the functions that talk to the warehouse, not at import.
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +43,9 @@ def dbt_executable() -> str:
 
 
 def dbt_environment(url: str | None = None) -> dict[str, str]:
+    from lintas import warehouse
+    from lintas.transform import publish
+
     parts = warehouse.libpq_parts(url or warehouse.warehouse_url())
     env = dict(os.environ)
     env.update({
@@ -81,18 +84,29 @@ def run(args: list[str], url: str | None = None, *, extra_env: dict[str, str] | 
     proc, command, target, started = _invoke(args, url, extra_env)
     outcome = _outcome(command, target / "run_results.json", started=started)
     if proc.returncode != 0:
-        failed = [r["unique_id"] for r in outcome.results if r["status"] in ("error", "fail", "runtime error")]
+        failed = [r["unique_id"] for r in outcome.results if r["status"] in FAILED_STATUSES]
         tail = "\n".join(proc.stdout.splitlines()[-15:] + proc.stderr.splitlines()[-5:])
         raise DbtFailed(f"dbt {' '.join(args)} failed (exit {proc.returncode}); failed nodes: {failed}\n{tail}",
                         outcome)
     return outcome
 
 
+FAILED_STATUSES = ("error", "fail", "runtime error")
+
+
 def _outcome(command: list[str], path: Path, *, started: float) -> DbtOutcome:
     # run_results.json from an earlier invocation must not be taken for this one's
     if not path.exists() or path.stat().st_mtime < started:
         return DbtOutcome(command=command, invocation_id=None, results=[])
+    return read_outcome(path, command)
+
+
+def read_outcome(path: Path, command: list[str] | None = None) -> DbtOutcome:
+    """Node results of a run_results.json (none if dbt wrote none: it failed before running anything)."""
+    if not path.exists():
+        return DbtOutcome(command=command or [], invocation_id=None, results=[])
     data = json.loads(path.read_text(encoding="utf-8"))
+    command = command or data.get("args", {}).get("invocation_command", "").split()
     results = [
         {
             "unique_id": r["unique_id"],
@@ -106,22 +120,86 @@ def _outcome(command: list[str], path: Path, *, started: float) -> DbtOutcome:
     return DbtOutcome(command=command, invocation_id=data.get("metadata", {}).get("invocation_id"), results=results)
 
 
-# What identity resolution reads: built first, then linkage writes identity.*, then everything else is built.
-LINKAGE_INPUT = "+int_identity__source_records"
-
-
-# Reference data changes a few times a year; reloading it made up most of a small build. Seeds are loaded by
-# `load_seeds` when their files change, unit tests run in CI (tests/integration/test_marts.py), snapshots after
-# the publish: none of them belongs in every warehouse build.
+# The two halves of a build, either side of identity resolution: YAML selectors in dbt_project/selectors.yml,
+# shared with the Airflow build DAG (lintas.dbt_airflow renders one task group per selector). Neither selects
+# seeds (loaded by `load_seeds` when their files change), unit tests (CI) or snapshots (after the publish).
+LINKAGE_INPUT = "linkage_input"
+MARTS = "marts"
 NOT_IN_BUILDS = "resource_type:seed resource_type:unit_test resource_type:snapshot"
 
 
-def build(url: str | None = None, *, select: str | None = None, exclude: str | None = None) -> DbtOutcome:
-    """Models and their data tests, in dependency order (optionally a selection of them)."""
-    args = ["build", "--fail-fast", "--exclude", f"{exclude or ''} {NOT_IN_BUILDS}".strip()]
-    if select:
-        args += ["--select", select]
-    return run(args, url)
+def build(url: str | None = None, *, selector: str) -> DbtOutcome:
+    """Models and their data tests of a selector of selectors.yml, in dependency order."""
+    return run(["build", "--fail-fast", "--selector", selector], url)
+
+
+# What the manifest depends on: the project's files (models, macros, selectors, seeds' names and types).
+_MANIFEST_INPUTS = ("dbt_project.yml", "selectors.yml", "models", "macros", "seeds", "snapshots", "tests")
+
+
+def manifest_path() -> Path:
+    """The parsed project (written by `ensure_manifest`, never at DAG parse)."""
+    return settings.dbt_project_dir() / "target" / "manifest.json"
+
+
+def airflow_manifest_path() -> Path:
+    """The manifest without dbt's ~500 macros and the docs blocks: what Airflow renders the build DAG from, read at
+    every parse of the DAG file (half the size to read)."""
+    return manifest_path().with_name("manifest.airflow.json")
+
+
+def project_fingerprint() -> str:
+    """Hash of every file the manifest is parsed from, and of the dbt version parsing it."""
+    from dbt.version import __version__ as dbt_version
+
+    project = settings.dbt_project_dir()
+    digest = hashlib.sha256(dbt_version.encode())
+    for name in _MANIFEST_INPUTS:
+        top = project / name
+        for path in sorted([top] if top.is_file() else top.rglob("*") if top.is_dir() else []):
+            if path.is_file():
+                digest.update(path.relative_to(project).as_posix().encode())
+                digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def _fingerprint_file() -> Path:
+    return manifest_path().with_name("manifest.fingerprint")
+
+
+def manifest_is_fresh() -> bool:
+    fingerprint = _fingerprint_file()
+    return (manifest_path().exists() and airflow_manifest_path().exists() and fingerprint.exists()
+            and fingerprint.read_text(encoding="utf-8").strip() == project_fingerprint())
+
+
+# dbt parse reads profiles.yml, whose env_var() calls need values; it connects to nothing
+_PARSE_ONLY_URL = "postgresql://parse@localhost:5432/parse"
+
+
+def ensure_manifest() -> Path:
+    """`dbt parse` into dbt_project/target unless the manifest there was parsed from the project as it is now.
+    Written via a temporary target path and renamed, so a DAG parse never reads half a manifest."""
+    target = manifest_path()
+    if manifest_is_fresh():
+        return target
+    fingerprint = project_fingerprint()
+    scratch = target.parent / f".parse-{os.getpid()}"
+    env = dbt_environment(_PARSE_ONLY_URL) | {"DBT_TARGET_PATH": str(scratch)}
+    proc = subprocess.run([dbt_executable(), "parse", "--no-partial-parse"], cwd=settings.dbt_project_dir(),
+                          env=env, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise RuntimeError(f"dbt parse failed (exit {proc.returncode}):\n" + "\n".join(proc.stdout.splitlines()[-15:]))
+    target.parent.mkdir(parents=True, exist_ok=True)
+    parsed = json.loads((scratch / "manifest.json").read_text(encoding="utf-8"))
+    slim = scratch / "manifest.airflow.json"
+    slim.write_text(json.dumps(parsed | {"macros": {}, "docs": {}}), encoding="utf-8")
+    os.replace(slim, airflow_manifest_path())
+    os.replace(scratch / "manifest.json", target)
+    shutil.rmtree(scratch, ignore_errors=True)
+    _fingerprint_file().write_text(fingerprint + "\n", encoding="utf-8")
+    log.info("dbt manifest written: %s (project %s)", target, fingerprint)
+    return target
 
 
 NO_DATA = "no data"  # freshness status of a source that has never had an accepted delivery
@@ -167,6 +245,8 @@ def _period(rule: dict | None) -> str | None:
 
 def record_freshness(verdicts: list[Freshness], *, dag_id: str | None, run_id: str | None,
                      url: str | None = None) -> None:
+    from lintas import warehouse
+
     with warehouse.connect(url) as conn, conn.transaction(), conn.cursor() as cur:
         cur.executemany(
             "insert into audit.source_freshness (airflow_dag_id, airflow_run_id, source, status, max_loaded_at,"
@@ -189,6 +269,10 @@ def seeds_fingerprint() -> str:
 def load_seeds(url: str | None = None) -> DbtOutcome | None:
     """`dbt seed` when the seed files differ from what the warehouse holds (or a seed table is missing); the
     fingerprint of what was loaded is kept as the comment of schema `reference`. Returns None if nothing to do."""
+    from psycopg import sql as psycopg_sql
+
+    from lintas import warehouse
+
     expected = f"lintas seeds {seeds_fingerprint()}"
     seed_count = len(list((settings.dbt_project_dir() / "seeds").rglob("*.csv")))
     with warehouse.connect(url) as conn:
@@ -206,6 +290,8 @@ def load_seeds(url: str | None = None) -> DbtOutcome | None:
 
 def record(outcome: DbtOutcome, *, dag_id: str | None, run_id: str | None, url: str | None = None) -> None:
     """Keep every node's result in audit.dbt_run_result."""
+    from lintas import warehouse
+
     if not outcome.results:
         return
     with warehouse.connect(url) as conn, conn.transaction(), conn.cursor() as cur:
