@@ -25,8 +25,6 @@ from dataclasses import dataclass
 from datetime import date, datetime, time
 from pathlib import Path
 
-import openpyxl
-
 from lintas.extract.contract import ContractError, Delivery, RowError, normalise_header, sha256_file
 
 log = logging.getLogger(__name__)
@@ -358,6 +356,8 @@ def _check_cells(values: Sequence[object], columns: Sequence[int], names: Sequen
 
 
 def _open(path: Path, name: str):
+    import openpyxl  # here, not at the top: it pulls in numpy (~0.5 s) into every extract DAG file's parse
+
     if not zipfile.is_zipfile(path):
         raise ContractError(name, "not an XLSX workbook (not a zip container)")
     try:
