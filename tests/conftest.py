@@ -15,6 +15,10 @@ from pathlib import Path
 import psycopg
 import pytest
 
+# pytest-xdist workers inherit the controller's environment: drop what its import of this file set for Airflow
+# (its SQLite metadata path above all), so each worker gets its own home and metadata DB
+for _key in os.environ.pop("LINTAS_TEST_AIRFLOW_KEYS", "").split(","):
+    os.environ.pop(_key, None)
 _SESSION_HOME = Path(tempfile.mkdtemp(prefix="lintas-test-"))
 os.environ["LINTAS_HOME"] = str(_SESSION_HOME)
 os.environ.pop("WAREHOUSE_URL", None)
@@ -22,7 +26,9 @@ os.environ.pop("AIRFLOW_HOME", None)
 
 from lintas import settings, warehouse  # noqa: E402
 
-os.environ.update(settings.airflow_environment())
+_AIRFLOW_ENV = settings.airflow_environment()
+os.environ.update(_AIRFLOW_ENV)
+os.environ["LINTAS_TEST_AIRFLOW_KEYS"] = ",".join(_AIRFLOW_ENV)
 
 # The machine's PostgreSQL; where it is absent the embedded server stands in, so nothing is skipped.
 SERVER_URL = os.environ.get("LINTAS_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")

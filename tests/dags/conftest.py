@@ -8,8 +8,12 @@ import pytest
 @pytest.fixture(scope="session")
 def airflow_db():
     """A migrated Airflow metadata DB (SQLite under the session's LINTAS_HOME): dag.test() needs one."""
+    import os
+
     airflow = str(Path(sys.executable).with_name("airflow"))
-    subprocess.run([airflow, "db", "migrate"], check=True, capture_output=True)
+    Path(os.environ["AIRFLOW_HOME"]).mkdir(parents=True, exist_ok=True)  # SQLite will not create the folder
+    proc = subprocess.run([airflow, "db", "migrate"], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-3000:] or proc.stdout[-3000:]
 
 
 @pytest.fixture(scope="session")

@@ -125,7 +125,7 @@ def read_outcome(path: Path, command: list[str] | None = None) -> DbtOutcome:
 # seeds (loaded by `load_seeds` when their files change), unit tests (CI) or snapshots (after the publish).
 LINKAGE_INPUT = "linkage_input"
 MARTS = "marts"
-NOT_IN_BUILDS = "resource_type:seed resource_type:unit_test resource_type:snapshot"
+NOT_IN_BUILDS = "resource_type:seed resource_type:unit_test resource_type:snapshot resource_type:exposure"
 
 
 def build(url: str | None = None, *, selector: str) -> DbtOutcome:
