@@ -14,7 +14,7 @@ from tests.fixtures.airflow_cluster import AirflowCluster, free_port, wait_for
 from tests.fixtures.dtks_files import good_file
 
 EXTRACT, BUILD = "lintas_extract_dinsos_dtks", "lintas_build_warehouse"
-RUN_TIMEOUT = 360  # both runs together, seconds
+RUN_TIMEOUT = 1200  # both runs, seconds: the build is ~70 tasks (a dbt model or its tests each) via Celery
 REDIS_URL = os.environ.get("LINTAS_TEST_REDIS_URL", "redis://127.0.0.1:6379")  # the broker; db number chosen per run
 
 
