@@ -1,5 +1,7 @@
 """Identity resolution rules that do not need a warehouse: NIK groups, the near-NIK rule, clustering, stable ids."""
 
+from datetime import date
+
 import pandas as pd
 
 from lintas.identity import linkage
@@ -198,3 +200,88 @@ def test_a_name_block_without_birth_date_is_capped_so_candidate_pairs_grow_linea
     # more namesakes than MAX_BLOCK_RECORDS at one address and no birth date: not compared with each other
     many = records(*({"unique_id": f"izin:{i}", **holder} for i in range(linkage.MAX_BLOCK_RECORDS + 1)))
     assert _candidate_pairs(many) == 0
+
+
+def raw(**fields) -> dict:
+    """A record as int_identity__source_records delivers it."""
+    return {**dict.fromkeys(linkage.SOURCE_COLUMNS), "nik_from_number_cell": False, **fields}
+
+
+def test_a_family_card_number_typed_as_nik_is_no_key_even_on_a_record_without_a_no_kk_of_its_own():
+    family_card = "3573050312150004"  # issued 3 Dec 2015 in Sukun
+    prepared = linkage.prepare(pd.DataFrame([
+        raw(record_key="dinsos_dtks:1", record_source="dinsos_dtks", nik="3573054506700001", no_kk=family_card,
+            nama="SRI MULYANI", jenis_kelamin="P", tanggal_lahir=date(1970, 6, 5)),
+        # her UMKM row: the clerk copied the No. KK into the NIK column, and the workbook has no No. KK column
+        raw(record_key="diskopindag_umkm:f!s!7", record_source="diskopindag_umkm", nik=family_card,
+            nama="Hj. Sri Mulyani", jenis_kelamin="P"),
+        # a pupil without No. KK whose NIK column holds a card issued in 2019: its date digits are no birth date
+        raw(record_key="disdik_peserta_didik:9", record_source="disdik_peserta_didik", nik="3573051107190002",
+            nama="AGUS SANTOSO", jenis_kelamin="L", tanggal_lahir=date(2012, 3, 14)),
+        # one digit off the recorded birth date is a typo, not another number: still this record's NIK
+        raw(record_key="disdik_peserta_didik:10", record_source="disdik_peserta_didik", nik="3573051403120003",
+            nama="BAYU AJI", jenis_kelamin="L", tanggal_lahir=date(2012, 3, 15)),
+    ], dtype=object)).set_index("unique_id")
+    assert pd.isna(prepared.loc["diskopindag_umkm:f!s!7", "nik"])
+    pupil = prepared.loc["disdik_peserta_didik:9"]
+    assert pupil["nik_contradicted"] and not pupil["nik_valid"] and pupil["nik"] == "3573051107190002"
+    assert not prepared.loc["disdik_peserta_didik:10", "nik_contradicted"]
+    assert prepared.loc["disdik_peserta_didik:10", "nik_valid"]
+
+
+def test_a_nik_that_contradicts_its_record_neither_forms_a_nik_group_nor_vetoes_a_link():
+    prepared = records(
+        # two pupils whose NIK column holds their family card: the same number, each contradicting its record
+        {"unique_id": "disdik:1", "nik": "3573051107190002", "nik_valid": False, "nik_contradicted": True,
+         "dob": "2012-03-14", "sex": "L"},
+        {"unique_id": "disdik:2", "nik": "3573051107190002", "nik_valid": False, "nik_contradicted": True,
+         "dob": "2012-03-14", "sex": "L"},
+    )
+    assert linkage.nik_groups(prepared) == []
+    scored = pd.DataFrame({"unique_id_l": ["disdik:1", "dtks:5"], "unique_id_r": ["dtks:1", "dtks:6"],
+                           "nik_l": ["3573051107190002", "3573050101800001"],
+                           "nik_r": ["3573051403120003", "3573059912990009"], "match_probability": [0.9999, 0.9999]})
+    assert list(linkage.nik_veto(scored, {"disdik:1", "disdik:2"})) == [False, True]
+
+
+def test_a_fifteen_digit_number_cell_nik_is_the_same_corrupt_number_as_one_with_a_zeroed_16th_digit():
+    prepared = linkage.prepare(pd.DataFrame([
+        raw(record_key="diskopindag_umkm:f!s!3", record_source="diskopindag_umkm", nik="357305170885001",
+            nik_from_number_cell=True, nama="DIMAS SAPUTRA", jenis_kelamin="L"),
+    ], dtype=object))
+    assert prepared.loc[0, "nik"] == "3573051708850010" and not prepared.loc[0, "nik_valid"]
+
+
+def test_near_nik_rule_accepts_a_typo_an_initial_or_a_leftover_title_in_the_name_but_not_another_name():
+    place = {"kelurahan": "35.73.02.1005", "sex": "L"}
+    prepared = records(
+        {"unique_id": "dtks:1", "nik": "3573020507980001", "name": "dimas saputra", "dob": "1998-07-05", **place},
+        # Excel number cell (16th digit lost) and one typo in the surname
+        {"unique_id": "umkm:1", "nik": "3573020507980000", "name": "dimas saputrs", **place},
+        {"unique_id": "dtks:2", "nik": "3573021203870004", "name": "budi santoso", "dob": "1987-03-12", **place},
+        # the surname as an initial, NIK transposed
+        {"unique_id": "umkm:2", "nik": "3573021203870040", "name": "budi s", **place},
+        {"unique_id": "dtks:3", "nik": "3573026110750003", "name": "siti aminah", "dob": "1975-10-21",
+         "kelurahan": "35.73.02.1005", "sex": "P"},
+        # a title the dictionary lacks ("bu") left in front
+        {"unique_id": "umkm:3", "nik": "3573026110750000", "name": "bu siti aminah",
+         "kelurahan": "35.73.02.1005", "sex": "P"},
+        # a stranger of the same given name, NIK one serial digit away, same kelurahan: another surname
+        {"unique_id": "dtks:4", "nik": "3573020507980002", "name": "dimas pratama", "dob": "1998-07-05", **place},
+    )
+    assert linkage.near_nik_pairs(prepared) == [("dtks:1", "umkm:1"), ("dtks:2", "umkm:2"), ("dtks:3", "umkm:3")]
+
+
+def test_home_business_counts_persons_so_a_holder_already_linked_across_two_records_is_joined():
+    permit = linkage.PERMITS
+    home = {"kelurahan": "35.73.05.1001", "street": "sukarno hatta"}
+    prepared = records(
+        {"unique_id": f"{permit}:1", "source": permit, "name": "sri mulyani", "nik": None, **home},
+        # the same woman in DTKS with her NIK and in a workbook without one: two records, one person
+        {"unique_id": "dtks:1", "source": "dinsos_dtks", "name": "sri mulyani", "nik": "3573054506700001",
+         "dob": "1970-06-05", **home},
+        {"unique_id": "umkm:1", "source": "diskopindag_umkm", "name": "sri mulyani", "nik": None, **home},
+    )
+    assert linkage.home_business_pairs(prepared) == [], "counted as records: two candidates, ambiguous"
+    person_of = {"dtks:1": "dtks:1", "umkm:1": "dtks:1"}  # linked by an earlier rule or the model
+    assert linkage.home_business_pairs(prepared, person_of) == [(f"{permit}:1", "dtks:1"), (f"{permit}:1", "umkm:1")]

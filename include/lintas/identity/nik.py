@@ -136,3 +136,20 @@ def disagreements(check: NikCheck, *, sex: str | None, birth_date: date | None) 
     if check.implied_birth_date and birth_date and check.implied_birth_date != birth_date:
         found.append("birth_date_mismatch")
     return found
+
+
+def _date_digits(born: date, sex: str) -> str:
+    return f"{born.day + (40 if sex == 'P' else 0):02d}{born.month:02d}{born.year % 100:02d}"
+
+
+def contradicts_record(check: NikCheck, *, sex: str | None, birth_date: date | None) -> bool:
+    """The NIK's date digits cannot be this record's: they differ from the recorded birth date (with +40 for a
+    woman) in two or more places. One differing digit is a typo on either side, or the wrong sex ticked; two or
+    more are another number: a No. KK (its issue date), a relative's NIK. Without a recorded birth date: False."""
+    if check.nik is None or birth_date is None:
+        return False
+    if check.implied_birth_date and not disagreements(check, sex=sex, birth_date=birth_date):
+        return False
+    recorded = check.nik[6:12]
+    return min(sum(a != b for a, b in zip(recorded, _date_digits(birth_date, s), strict=True))
+               for s in ([sex] if sex in ("L", "P") else ["L", "P"])) >= 2
