@@ -285,3 +285,30 @@ def test_home_business_counts_persons_so_a_holder_already_linked_across_two_reco
     assert linkage.home_business_pairs(prepared) == [], "counted as records: two candidates, ambiguous"
     person_of = {"dtks:1": "dtks:1", "umkm:1": "dtks:1"}  # linked by an earlier rule or the model
     assert linkage.home_business_pairs(prepared, person_of) == [(f"{permit}:1", "dtks:1"), (f"{permit}:1", "umkm:1")]
+
+
+def test_a_similar_name_with_the_same_birth_date_and_home_or_mother_links_when_no_two_niks_say_otherwise():
+    home = {"kelurahan": "35.73.04.1007", "street": "kawi", "sex": "P", "dob": "2011-09-02"}
+    prepared = records(
+        {"unique_id": "dtks:1", "name": "rahmawati putri", "nik": "3573044209110003", "mother": "sri wahyuni",
+         **home},
+        # her school record: surname typed with a dropped letter, NIK left blank
+        {"unique_id": "disdik:1", "name": "rahmawati putr", "nik": None, "mother": "sri wahyuni", **home},
+        # her twin: same date, home and mother, a given name two letters away
+        {"unique_id": "dtks:2", "name": "rahmadani putri", "nik": None, "mother": "sri wahyuni", **home},
+        # moved house, the family card in the NIK field (contradicted), the mother remarried and recorded with
+        # her new husband's name after hers: neither home nor mother's name in common
+        {"unique_id": "disdik:7", "name": "bayu aji", "nik": "3573051107190002", "nik_contradicted": True,
+         "mother": "endang lestari", "dob": "2012-03-14", "sex": "L", "kelurahan": "35.73.01.1002"},
+        {"unique_id": "dtks:7", "name": "bayu a", "nik": "3573051403120003", "mother": "endang lestari hasan",
+         "dob": "2012-03-14", "sex": "L", "kelurahan": "35.73.05.1001"},
+    )
+    assert linkage.similar_name_birth_pairs(prepared) == [("disdik:1", "dtks:1")]
+    # the same mother's name in both: the moved pupil joins; the contradicted NIK does not stand in the way
+    prepared.loc[prepared["unique_id"] == "dtks:7", "mother"] = "endang lestari"
+    assert linkage.similar_name_birth_pairs(prepared) == [("disdik:1", "dtks:1"), ("disdik:7", "dtks:7")]
+    # a namesake born the same day on the same street with her own NIK, far from the first: the record without
+    # NIK cannot tell which of the two it is
+    namesake = records({"unique_id": "umkm:9", "name": "rahmawati putri", "nik": "3573104209110001", **home})
+    assert linkage.similar_name_birth_pairs(pd.concat([prepared, namesake], ignore_index=True)) == [
+        ("disdik:7", "dtks:7")]

@@ -60,4 +60,5 @@ def test_same_person_spelling_allows_a_typo_an_initial_or_a_leftover_title_but_n
     assert not same_person_spelling("dimas", "dimas saputra")  # one shared word is not enough
     assert not same_person_spelling("b s", "budi santoso")  # initials only
     assert not same_person_spelling("eko", "eka")  # too short for a typo to be told from another name
+    assert not same_person_spelling("rahmawati putri", "rahmadani putri")  # two letters: a twin sister
     assert not same_person_spelling(None, "eko")

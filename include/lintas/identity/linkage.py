@@ -252,6 +252,54 @@ def name_birth_mother_pairs(prepared: pd.DataFrame) -> list[tuple[str, str]]:
     return sorted(found)
 
 
+def similar_name_birth_pairs(prepared: pd.DataFrame) -> list[tuple[str, str]]:
+    """Rule: the same birth date and a home or mother in common (the same kelurahan and street, or the same
+    mother's name), names a clerk could have written for one person (`names.same_person_spelling`), sex and
+    mother not disagreeing, and no two NIKs that say two people: one side without a usable NIK, or NIKs at most
+    two edits apart (the veto's bound). Catches a typo or initial in the name where the model's score falls
+    short and one NIK is blank, a No. KK, or typed as an Excel number with a typo. Twins share date, home and
+    mother but not the name."""
+    columns = ["unique_id", "name", "dob", "sex", "mother", "kelurahan", "street", "nik", "nik_contradicted"]
+    dated = prepared.loc[prepared["name"].notna() & prepared["dob"].notna(), columns]
+    if len(dated) < 2:
+        return []
+    with duckdb_connection() as con:
+        con.register("dated_input", dated)
+        found = con.execute(f"""
+            with base as (
+                select unique_id, name, dob, sex, mother, kelurahan, street,
+                    case when coalesce(nik_contradicted, false) then null else nik end as nik
+                from dated_input
+            )
+            select l.unique_id as uid_l, r.unique_id as uid_r, l.name as name_l, r.name as name_r
+            from base as l
+            inner join base as r on l.dob = r.dob and l.unique_id < r.unique_id
+            where ((l.kelurahan = r.kelurahan and l.street = r.street) or l.mother = r.mother)
+                and {_agree("sex")}
+                and (l.mother is null or r.mother is null or jaro_winkler_similarity(l.mother, r.mother) >= 0.8)
+                and (l.nik is null or r.nik is null or damerau_levenshtein(l.nik, r.nik) <= 2)
+                and (l.name = r.name or jaro_winkler_similarity(l.name, r.name) >= 0.8
+                     or contains(l.name, r.name) or contains(r.name, l.name))
+        """).df()
+    similar = lru_cache(maxsize=None)(names.same_person_spelling)
+    found = found[[similar(x, y) for x, y in zip(found["name_l"], found["name_r"], strict=True)]]
+    # a record that would join records whose NIKs say two people (a namesake born the same day in the same
+    # street) cannot tell which one it is: none of its pairs
+    nik_of = {k: v for k, v, c in zip(dated["unique_id"], dated["nik"], dated["nik_contradicted"], strict=True)
+              if isinstance(v, str) and not c}
+    partners: dict[str, set[str]] = defaultdict(set)
+    for a, b in zip(found["uid_l"], found["uid_r"], strict=True):
+        partners[a].add(b)
+        partners[b].add(a)
+    torn = set()
+    for record, others in partners.items():
+        niks = sorted({nik_of[k] for k in others | {record} if k in nik_of})
+        if any(_osa_distance(x, y, 2) > 2 for i, x in enumerate(niks) for y in niks[i + 1:]):
+            torn.add(record)
+    return sorted((a, b) for a, b in zip(found["uid_l"], found["uid_r"], strict=True)
+                  if a not in torn and b not in torn)
+
+
 def home_business_pairs(prepared: pd.DataFrame, person_of: dict[str, str] | None = None) -> list[tuple[str, str]]:
     """Rule: a permit whose holder has the same canonical name, kelurahan and street as exactly one person in
     the other agencies' records (a business run from home), where one side has no usable NIK (otherwise the NIK
@@ -294,9 +342,10 @@ def home_business_pairs(prepared: pd.DataFrame, person_of: dict[str, str] | None
 
 
 def other_rule_pairs(prepared: pd.DataFrame, person_of: dict[str, str] | None = None) -> list[tuple[str, str]]:
-    """The deterministic rules that need no NIK: name + birth date + mother, home business (which counts the
-    persons of `person_of`, the links made before it)."""
-    return sorted(set(name_birth_mother_pairs(prepared)) | set(home_business_pairs(prepared, person_of)))
+    """The deterministic rules that need no NIK: name + birth date + mother, a similar name + birth date + home
+    or mother, home business (which counts the persons of `person_of`, the links made before it)."""
+    return sorted(set(name_birth_mother_pairs(prepared)) | set(similar_name_birth_pairs(prepared))
+                  | set(home_business_pairs(prepared, person_of)))
 
 
 def _agree(column: str) -> str:
@@ -563,7 +612,8 @@ def link(url: str | None = None, *, run_id: str | None = None, model: Path | Non
     keys = list(prepared["unique_id"])
     near = phase("near_nik", near_nik_pairs, prepared)
     # the home-business rule counts persons: the links so far tell which records are one person
-    birth_mother = phase("name_birth_mother", name_birth_mother_pairs, prepared)
+    birth_mother = phase("name_birth_mother", name_birth_mother_pairs, prepared) + phase(
+        "similar_name_birth", similar_name_birth_pairs, prepared)
     so_far = phase("cluster_before_home_business", clusters, keys, groups, pairs, near + birth_mother)
     other_rules = sorted(set(birth_mother) | set(phase("home_business", home_business_pairs, prepared, so_far)))
     del so_far

@@ -128,7 +128,7 @@ def _initial_of(short: str, full: str) -> bool:
 
 
 def same_person_spelling(a: str | None, b: str | None) -> bool:
-    """Two canonical names a clerk could have written for one person: equal; one typo (two in a long name); a
+    """Two canonical names a clerk could have written for one person: equal; one typo or transposition; a
     word written as its initial ("budi s" / "budi santoso"); one unrecognised word more at the front or end (a
     title the dictionary lacks, "bu siti aminah"), the shorter keeping two words. Not: another given name or
     surname ("dimas saputra" / "dimas pratama"), a lone shared word ("dimas" / "dimas saputra")."""
@@ -136,8 +136,8 @@ def same_person_spelling(a: str | None, b: str | None) -> bool:
         return False
     if a == b:
         return True
-    shortest = min(len(a), len(b))
-    if shortest >= 5 and _typos(a, b, 2) <= (2 if shortest >= 12 else 1):
+    # one typo; two would make twins and siblings one person ("rahmawati" / "rahmadani")
+    if min(len(a), len(b)) >= 5 and _typos(a, b, 1) <= 1:
         return True
     ta, tb = a.split(), b.split()
     if len(ta) == len(tb) and len(ta) > 1:
