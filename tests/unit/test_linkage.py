@@ -285,6 +285,9 @@ def test_home_business_counts_persons_so_a_holder_already_linked_across_two_reco
     assert linkage.home_business_pairs(prepared) == [], "counted as records: two candidates, ambiguous"
     person_of = {"dtks:1": "dtks:1", "umkm:1": "dtks:1"}  # linked by an earlier rule or the model
     assert linkage.home_business_pairs(prepared, person_of) == [(f"{permit}:1", "dtks:1"), (f"{permit}:1", "umkm:1")]
+    # house numbers recorded on both sides and different: a namesake further along the street, not her home
+    prepared["house_number"] = ["12", "40", None]
+    assert linkage.home_business_pairs(prepared, person_of) == [(f"{permit}:1", "umkm:1")]
 
 
 def test_a_similar_name_with_the_same_birth_date_and_home_or_mother_links_when_no_two_niks_say_otherwise():

@@ -37,7 +37,7 @@ MODEL_COLUMNS = ["unique_id", "source", "nik", "name", "first_name", "last_name"
                  "kelurahan", "street"]
 PERMITS = "dpmptsp_izin_usaha"  # business permits: business address, no birth date, sex or mother
 FEATURES = ["unique_id", "source", "nik", "nik_valid", "nik_contradicted", "name", "first_name", "last_name", "sex",
-            "dob", "mother", "kelurahan", "street", "no_kk"]
+            "dob", "mother", "kelurahan", "street", "house_number", "no_kk"]
 SOURCE_COLUMNS = ["record_key", "record_source", "nik", "nik_from_number_cell", "no_kk", "nama", "jenis_kelamin",
                   "tanggal_lahir", "nama_ibu_kandung", "alamat", "kelurahan", "kecamatan", "kode_wilayah"]
 
@@ -55,7 +55,7 @@ def prepare(records: pd.DataFrame) -> pd.DataFrame:
     out = []
     # a city repeats names, mothers' names and streets: normalise each distinct spelling once
     normalise = lru_cache(maxsize=None)(names.normalise)
-    street = lru_cache(maxsize=None)(lambda raw: address.standardise_street(raw).name)
+    street = lru_cache(maxsize=None)(address.standardise_street)
     # every family card number the warehouse knows: a UMKM or permit record has no No. KK of its own to compare
     family_cards = {d for d in map(nik.clean, records["no_kk"]) if d}
     for r in records.itertuples(index=False):
@@ -90,7 +90,8 @@ def prepare(records: pd.DataFrame) -> pd.DataFrame:
             r.tanggal_lahir.isoformat() if r.tanggal_lahir else None,
             mother.canonical if mother else None,
             kelurahan,
-            street(r.alamat),
+            street(r.alamat).name,
+            street(r.alamat).house_number,
             r.no_kk,
         ))
     return pd.DataFrame(out, columns=FEATURES)
@@ -259,7 +260,8 @@ def similar_name_birth_pairs(prepared: pd.DataFrame) -> list[tuple[str, str]]:
     two edits apart (the veto's bound). Catches a typo or initial in the name where the model's score falls
     short and one NIK is blank, a No. KK, or typed as an Excel number with a typo. Twins share date, home and
     mother but not the name."""
-    columns = ["unique_id", "name", "dob", "sex", "mother", "kelurahan", "street", "nik", "nik_contradicted"]
+    columns = ["unique_id", "name", "dob", "sex", "mother", "kelurahan", "street", "house_number", "nik",
+               "nik_contradicted"]
     dated = prepared.loc[prepared["name"].notna() & prepared["dob"].notna(), columns]
     if len(dated) < 2:
         return []
@@ -267,14 +269,15 @@ def similar_name_birth_pairs(prepared: pd.DataFrame) -> list[tuple[str, str]]:
         con.register("dated_input", dated)
         found = con.execute(f"""
             with base as (
-                select unique_id, name, dob, sex, mother, kelurahan, street,
+                select unique_id, name, dob, sex, mother, kelurahan, street, house_number,
                     case when coalesce(nik_contradicted, false) then null else nik end as nik
                 from dated_input
             )
             select l.unique_id as uid_l, r.unique_id as uid_r, l.name as name_l, r.name as name_r
             from base as l
             inner join base as r on l.dob = r.dob and l.unique_id < r.unique_id
-            where ((l.kelurahan = r.kelurahan and l.street = r.street) or l.mother = r.mother)
+            where ((l.kelurahan = r.kelurahan and l.street = r.street and {_agree("house_number")})
+                   or l.mother = r.mother)
                 and {_agree("sex")}
                 and (l.mother is null or r.mother is null or jaro_winkler_similarity(l.mother, r.mother) >= 0.8)
                 and (l.nik is null or r.nik is null or damerau_levenshtein(l.nik, r.nik) <= 2)
@@ -301,13 +304,14 @@ def similar_name_birth_pairs(prepared: pd.DataFrame) -> list[tuple[str, str]]:
 
 
 def home_business_pairs(prepared: pd.DataFrame, person_of: dict[str, str] | None = None) -> list[tuple[str, str]]:
-    """Rule: a permit whose holder has the same canonical name, kelurahan and street as exactly one person in
+    """Rule: a permit whose holder has the same canonical name, kelurahan, street and house number (where both
+    record one: a common name has namesakes along a long street) as exactly one person in
     the other agencies' records (a business run from home), where one side has no usable NIK (otherwise the NIK
     decides). 'Exactly one' counts persons, not records: `person_of` (record -> person, from the links already
     made) joins a holder's DTKS and UMKM records into one; without it, records that carry the same NIK are one
     person. Someone recorded as younger than 17 (a pupil namesake) is no candidate: a permit needs a KTP,
     issued from 17."""
-    columns = ["unique_id", "source", "name", "kelurahan", "street", "nik", "dob"]
+    columns = ["unique_id", "source", "name", "kelurahan", "street", "house_number", "nik", "dob"]
     placed = prepared.loc[prepared["name"].notna() & prepared["kelurahan"].notna() & prepared["street"].notna(),
                           columns]
     adult_born_by = nik.REFERENCE_DATE.replace(year=nik.REFERENCE_DATE.year - 17).isoformat()
@@ -327,6 +331,7 @@ def home_business_pairs(prepared: pd.DataFrame, person_of: dict[str, str] | None
                     on p.name = o.name and p.kelurahan = o.kelurahan and p.street = o.street
                 where p.source = '{PERMITS}' and o.source <> '{PERMITS}'
                     and (o.dob is null or o.dob <= '{adult_born_by}')
+                    and (p.house_number is null or o.house_number is null or p.house_number = o.house_number)
             ),
             single as (
                 select permit_id
@@ -617,7 +622,8 @@ def link(url: str | None = None, *, run_id: str | None = None, model: Path | Non
     so_far = phase("cluster_before_home_business", clusters, keys, groups, pairs, near + birth_mother)
     other_rules = sorted(set(birth_mother) | set(phase("home_business", home_business_pairs, prepared, so_far)))
     del so_far
-    del prepared["no_kk"], prepared["mother"], prepared["street"]  # no longer needed: free them before writing
+    # no longer needed: free them before writing
+    del prepared["no_kk"], prepared["mother"], prepared["street"], prepared["house_number"]
     cluster_of = phase("cluster", clusters, keys, groups, pairs, near + other_rules)
     writing_started = time.perf_counter()
     in_nik_group = {k for g in groups for k in g} | {k for pair in near for k in pair}
