@@ -315,3 +315,15 @@ def test_a_similar_name_with_the_same_birth_date_and_home_or_mother_links_when_n
     namesake = records({"unique_id": "umkm:9", "name": "rahmawati putri", "nik": "3573104209110001", **home})
     assert linkage.similar_name_birth_pairs(pd.concat([prepared, namesake], ignore_index=True)) == [
         ("disdik:7", "dtks:7")]
+
+
+def test_a_shared_nik_with_disagreeing_birth_dates_links_the_records_of_one_name_only():
+    prepared = records(
+        {"unique_id": "dtks:1", "nik": "3573014302010007", "name": "nur aini", "dob": "2001-02-03", "sex": "P"},
+        # the school typed day and month the other way round
+        {"unique_id": "disdik:1", "nik": "3573014302010007", "name": "nur aini", "dob": "2001-03-02", "sex": "P"},
+        # her mother's record with the daughter's NIK copied in: another name
+        {"unique_id": "dtks:2", "nik": "3573014302010007", "name": "sri wahyuni", "dob": "1975-06-01", "sex": "P"},
+    )
+    assert linkage.nik_groups(prepared) == []
+    assert linkage.same_nik_pairs(prepared) == [("disdik:1", "dtks:1")]

@@ -109,6 +109,20 @@ def nik_groups(prepared: pd.DataFrame) -> list[list[str]]:
     return [list(keys) for _, keys in members.groupby("nik", sort=False)["unique_id"]]
 
 
+def same_nik_pairs(prepared: pd.DataFrame) -> list[tuple[str, str]]:
+    """Rule: records sharing a valid NIK that `nik_groups` left apart (their birth dates or sexes disagree) but
+    whose names a clerk could have written for one person: a birth date mistyped or day and month swapped in one
+    agency. A relative's NIK copied into a record (the reason a disputed NIK forms no group) comes with another
+    name and stays apart."""
+    valid = prepared.loc[prepared["nik_valid"].astype(bool) & prepared["name"].notna(), ["unique_id", "nik", "name"]]
+    shared = valid[valid.duplicated("nik", keep=False)]
+    pairs = shared.merge(shared, on="nik", suffixes=("_l", "_r"))
+    pairs = pairs[pairs["unique_id_l"] < pairs["unique_id_r"]]
+    similar = lru_cache(maxsize=None)(names.same_person_spelling)
+    return sorted((a, b) for a, b, x, y in zip(pairs["unique_id_l"], pairs["unique_id_r"], pairs["name_l"],
+                                               pairs["name_r"], strict=True) if similar(x, y))
+
+
 # Candidate pairs for the model. Each rule keeps its blocks small at any scale: a birth date alone, or a given
 # name with only the kelurahan or only the surname, grows with the square of the city (a city repeats its common
 # names; at 5x city those two rules spilled > 70 GB, bench/README.md). What each rule is for:
@@ -615,7 +629,7 @@ def link(url: str | None = None, *, run_id: str | None = None, model: Path | Non
     groups = phase("nik_groups", nik_groups, prepared)
     pairs = phase("splink", predict_pairs, prepared, model) if len(prepared) > 1 else _no_pairs()
     keys = list(prepared["unique_id"])
-    near = phase("near_nik", near_nik_pairs, prepared)
+    near = phase("near_nik", near_nik_pairs, prepared) + phase("same_nik", same_nik_pairs, prepared)
     # the home-business rule counts persons: the links so far tell which records are one person
     birth_mother = phase("name_birth_mother", name_birth_mother_pairs, prepared) + phase(
         "similar_name_birth", similar_name_birth_pairs, prepared)
