@@ -327,3 +327,27 @@ def test_a_shared_nik_with_disagreeing_birth_dates_links_the_records_of_one_name
     )
     assert linkage.nik_groups(prepared) == []
     assert linkage.same_nik_pairs(prepared) == [("disdik:1", "dtks:1")]
+
+
+def test_a_permit_nik_whose_date_digits_say_a_child_is_contradicted():
+    prepared = linkage.prepare(pd.DataFrame([
+        raw(record_key=f"{linkage.PERMITS}:4", record_source=linkage.PERMITS, nik="3573050312150004",
+            nama="SRI MULYANI"),
+        raw(record_key=f"{linkage.PERMITS}:5", record_source=linkage.PERMITS, nik="3573054506700001",
+            nama="SRI MULYANI"),
+    ], dtype=object))
+    assert list(prepared["nik_contradicted"]) == [True, False]
+
+
+def test_excels_lost_16th_digit_needs_no_witness_when_unambiguous():
+    prepared = records(
+        {"unique_id": "dtks:1", "nik": "3573020507980003", "name": "dimas saputra", "sex": "L",
+         "dob": "1998-07-05", "kelurahan": "35.73.02.1005"},
+        # moved house since: another kelurahan, no mother recorded; the workbook kept the NIK as a number
+        {"unique_id": "umkm:1", "nik": "3573020507980000", "nik_number_cell": True, "name": "dimas saputra",
+         "sex": "L", "dob": "1998-07-05", "kelurahan": "35.73.05.1001"},
+    )
+    assert linkage.near_nik_pairs(prepared) == [("dtks:1", "umkm:1")]
+    # typed as text, the same one digit is a stranger's serial as much as a typo: no witness, no link
+    prepared["nik_number_cell"] = False
+    assert linkage.near_nik_pairs(prepared) == []

@@ -93,3 +93,14 @@ def test_a_nik_contradicts_its_record_only_when_two_or_more_date_digits_disagree
     # an impossible date in the NIK (day 35) against a recorded date far from it
     assert nik_module.contradicts_record(nik_module.check_nik("3573053513150004"), sex="L",
                                          birth_date=date(1970, 6, 5))
+
+
+def test_day_and_month_swapped_is_no_contradiction_and_a_permit_nik_of_a_child_is_not_the_holders():
+    from datetime import date
+
+    from lintas.identity import nik as nik_module
+
+    girl = nik_module.check_nik("3573014302010007")  # born 3 February 2001
+    assert not nik_module.contradicts_record(girl, sex="P", birth_date=date(2001, 3, 2))  # typed as 2 March
+    assert nik_module.too_young_for_ktp(nik_module.check_nik("3573050312150004"))  # "born" 2015: a No. KK
+    assert not nik_module.too_young_for_ktp(girl)

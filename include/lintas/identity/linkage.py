@@ -36,8 +36,9 @@ MAX_CLUSTER_SIZE = 12  # a person with more records than this is suspicious (cha
 MODEL_COLUMNS = ["unique_id", "source", "nik", "name", "first_name", "last_name", "sex", "dob", "mother",
                  "kelurahan", "street"]
 PERMITS = "dpmptsp_izin_usaha"  # business permits: business address, no birth date, sex or mother
-FEATURES = ["unique_id", "source", "nik", "nik_valid", "nik_contradicted", "name", "first_name", "last_name", "sex",
-            "dob", "mother", "kelurahan", "street", "house_number", "no_kk"]
+ADULT_SOURCES = {PERMITS, "diskopindag_umkm"}  # owners and holders: adults with a KTP
+FEATURES = ["unique_id", "source", "nik", "nik_valid", "nik_contradicted", "nik_number_cell", "name", "first_name",
+            "last_name", "sex", "dob", "mother", "kelurahan", "street", "house_number", "no_kk"]
 SOURCE_COLUMNS = ["record_key", "record_source", "nik", "nik_from_number_cell", "no_kk", "nama", "jenis_kelamin",
                   "tanggal_lahir", "nama_ibu_kandung", "alamat", "kelurahan", "kecamatan", "kode_wilayah"]
 
@@ -67,7 +68,8 @@ def prepare(records: pd.DataFrame) -> pd.DataFrame:
         contradicted = False
         if digits and digits in family_cards:
             digits, check = None, nik.NikCheck(None, ("is_no_kk",))  # a family card number typed as NIK
-        elif nik.contradicts_record(check, sex=r.jenis_kelamin, birth_date=r.tanggal_lahir):
+        elif nik.contradicts_record(check, sex=r.jenis_kelamin, birth_date=r.tanggal_lahir) or (
+                r.record_source in ADULT_SOURCES and r.tanggal_lahir is None and nik.too_young_for_ktp(check)):
             # a No. KK from outside the warehouse, a relative's NIK: no key for NIK groups or the model, no veto
             contradicted = True
         name = normalise(r.nama)
@@ -83,6 +85,7 @@ def prepare(records: pd.DataFrame) -> pd.DataFrame:
             else None,
             check.is_valid and not contradicted,
             contradicted,
+            bool(r.nik_from_number_cell),
             name.canonical if name else None,
             given[0] if given else None,
             tokens[-1] if len(tokens) > 1 else None,
@@ -167,7 +170,7 @@ def near_nik_pairs(prepared: pd.DataFrame) -> list[tuple[str, str]]:
     witness: a permit holder joins a record of that name with a NIK one edit away outside the birth-date digits
     (serials restart at 0001 for every date, so same-name people born days apart in one kecamatan differ there)
     unless one of the NIKs also has a near neighbour of such a name (then the model and review decide)."""
-    columns = ["unique_id", "source", "name", "nik", "sex", "dob", "mother", "kelurahan"]
+    columns = ["unique_id", "source", "name", "nik", "nik_number_cell", "sex", "dob", "mother", "kelurahan"]
     with_nik = prepared.loc[prepared["nik"].notna() & prepared["name"].notna(), columns]
     if len(with_nik) < 2:
         return []
@@ -210,7 +213,9 @@ def near_nik_pairs(prepared: pd.DataFrame) -> list[tuple[str, str]]:
                 coalesce(l.mother = r.mother, false) as same_mother,
                 coalesce(l.dob = r.dob, false) as same_birth,
                 substr(l.nik, 7, 6) <> substr(r.nik, 7, 6) as date_digits_differ,
-                (l.source = '{PERMITS}' or r.source = '{PERMITS}') as permit
+                (l.source = '{PERMITS}' or r.source = '{PERMITS}') as permit,
+                (coalesce(l.nik_number_cell, false) or coalesce(r.nik_number_cell, false))
+                    and substr(l.nik, 1, 15) = substr(r.nik, 1, 15) as lost_digit
             from near_pair
             inner join near_input as l on near_pair.nik_l = l.nik
             inner join near_input as r on near_pair.nik_r = r.nik
@@ -231,7 +236,8 @@ def near_nik_pairs(prepared: pd.DataFrame) -> list[tuple[str, str]]:
                        found[["nik_r", "nik_l"]].set_axis(["nik", "other"], axis=1)])
     neighbours = sides.drop_duplicates().groupby("nik")["other"].size()
     unambiguous = (found["nik_l"].map(neighbours) == 1) & (found["nik_r"].map(neighbours) == 1)
-    keep = witnessed | (found["permit"] & ~found["date_digits_differ"] & unambiguous)
+    # Excel's lost 16th digit is a known cause, not a stranger's serial: like a permit, unambiguous suffices
+    keep = witnessed | ((found["permit"] | found["lost_digit"]) & ~found["date_digits_differ"] & unambiguous)
     return sorted({(min(a, b), max(a, b)) for a, b in zip(found.loc[keep, "uid_l"], found.loc[keep, "uid_r"],
                                                           strict=True)})
 
@@ -327,7 +333,9 @@ def home_business_pairs(prepared: pd.DataFrame, person_of: dict[str, str] | None
     issued from 17."""
     columns = ["unique_id", "source", "name", "kelurahan", "street", "house_number", "nik", "dob"]
     placed = prepared.loc[prepared["name"].notna() & prepared["kelurahan"].notna() & prepared["street"].notna(),
-                          columns]
+                          columns].copy()
+    # a NIK that contradicts its record (a No. KK on a permit) is no NIK here either
+    placed.loc[prepared.loc[placed.index, "nik_contradicted"].fillna(False).astype(bool), "nik"] = None
     adult_born_by = nik.REFERENCE_DATE.replace(year=nik.REFERENCE_DATE.year - 17).isoformat()
     if len(placed) < 2:
         return []

@@ -151,5 +151,18 @@ def contradicts_record(check: NikCheck, *, sex: str | None, birth_date: date | N
     if check.implied_birth_date and not disagreements(check, sex=sex, birth_date=birth_date):
         return False
     recorded = check.nik[6:12]
-    return min(sum(a != b for a, b in zip(recorded, _date_digits(birth_date, s), strict=True))
-               for s in ([sex] if sex in ("L", "P") else ["L", "P"])) >= 2
+    dates = [birth_date]
+    if birth_date.day <= 12:  # day and month swapped at data entry: the same person's date
+        try:
+            dates.append(birth_date.replace(month=birth_date.day, day=birth_date.month))
+        except ValueError:
+            pass
+    return min(sum(a != b for a, b in zip(recorded, _date_digits(born, s), strict=True))
+               for s in ([sex] if sex in ("L", "P") else ["L", "P"]) for born in dates) >= 2
+
+
+def too_young_for_ktp(check: NikCheck, reference: date = REFERENCE_DATE) -> bool:
+    """The NIK's date digits say someone under 17, who has no KTP: not the NIK of a business owner or permit
+    holder (typically a No. KK, whose middle digits are its recent issue date)."""
+    born = check.implied_birth_date
+    return born is not None and born > reference.replace(year=reference.year - 17)
