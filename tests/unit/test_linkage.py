@@ -351,3 +351,11 @@ def test_excels_lost_16th_digit_needs_no_witness_when_unambiguous():
     # typed as text, the same one digit is a stranger's serial as much as a typo: no witness, no link
     prepared["nik_number_cell"] = False
     assert linkage.near_nik_pairs(prepared) == []
+
+
+def test_rules_return_no_pairs_when_no_candidates_exist():
+    prepared = records(
+        {"unique_id": "dtks:1", "name": "dimas saputra", "dob": "1998-07-05", "sex": "L"},
+        {"unique_id": "disdik:1", "name": "nur aini", "dob": "2011-02-03", "sex": "P"},
+    )
+    assert linkage.similar_name_birth_pairs(prepared) == [] and linkage.same_nik_pairs(prepared) == []

@@ -304,6 +304,8 @@ def similar_name_birth_pairs(prepared: pd.DataFrame) -> list[tuple[str, str]]:
                 and (l.name = r.name or jaro_winkler_similarity(l.name, r.name) >= 0.8
                      or contains(l.name, r.name) or contains(r.name, l.name))
         """).df()
+    if found.empty:
+        return []
     similar = lru_cache(maxsize=None)(names.same_person_spelling)
     found = found[[similar(x, y) for x, y in zip(found["name_l"], found["name_r"], strict=True)]]
     # a record that would join records whose NIKs say two people (a namesake born the same day in the same
