@@ -359,3 +359,21 @@ def test_rules_return_no_pairs_when_no_candidates_exist():
         {"unique_id": "disdik:1", "name": "nur aini", "dob": "2011-02-03", "sex": "P"},
     )
     assert linkage.similar_name_birth_pairs(prepared) == [] and linkage.same_nik_pairs(prepared) == []
+
+
+def test_a_number_cell_nik_with_one_more_typo_is_still_near_on_its_first_15_digits():
+    permit = linkage.PERMITS
+    prepared = records(
+        # the owner's workbook row: NIK typed as a number (16th digit lost) with the 9th digit mistyped
+        {"unique_id": "umkm:1", "source": "diskopindag_umkm", "nik": "3573022507980000", "nik_number_cell": True,
+         "name": "dimas saputra", "kelurahan": "35.73.02.1005"},
+        # his permit from OSS: the NIK as it is
+        {"unique_id": f"{permit}:1", "source": permit, "nik": "3573022508980003", "name": "dimas saputra",
+         "kelurahan": "35.73.02.1005"},
+        # two typed-as-text NIKs two edits apart: no rule for those
+        {"unique_id": "umkm:2", "source": "diskopindag_umkm", "nik": "3573031203870011", "name": "budi santoso",
+         "kelurahan": "35.73.03.1001"},
+        {"unique_id": f"{permit}:2", "source": permit, "nik": "3573031204870014", "name": "budi santoso",
+         "kelurahan": "35.73.03.1001"},
+    )
+    assert linkage.near_nik_pairs(prepared) == [(f"{permit}:1", "umkm:1")]

@@ -200,6 +200,26 @@ def near_nik_pairs(prepared: pd.DataFrame) -> list[tuple[str, str]]:
             inner join near_nik as b on c.nid_r = b.nid
             where damerau_levenshtein(a.nik, b.nik) = 1
         """)
+        # a number-cell NIK's 16th digit is lost, so one more typo puts it two edits from the true NIK: compare its
+        # first 15 digits (substitution keys from the number cells only, so the join stays small)
+        con.execute("""
+            create temp table near_key15 as
+            select nid, hash('e' || i || '|' || substr(nik, 1, i) || substr(nik, i + 2, 14 - i)) as k
+            from near_nik, range(15) as t (i)
+        """)
+        con.execute("""
+            insert into near_pair
+            select distinct least(a.nik, b.nik), greatest(a.nik, b.nik)
+            from (select * from near_key15 where nid in (
+                    select near_nik.nid from near_nik semi join near_input
+                        on near_nik.nik = near_input.nik and coalesce(near_input.nik_number_cell::boolean, false)
+                 )) as c
+            inner join near_key15 as o on c.k = o.k and c.nid <> o.nid
+            inner join near_nik as a on c.nid = a.nid
+            inner join near_nik as b on o.nid = b.nid
+            where damerau_levenshtein(a.nik, b.nik) > 1
+                and damerau_levenshtein(substr(a.nik, 1, 15), substr(b.nik, 1, 15)) = 1
+        """)
         # a cheap superset of `names.same_person_spelling` in SQL; the exact test runs on what is left
         found = con.execute(f"""
             select
@@ -214,7 +234,7 @@ def near_nik_pairs(prepared: pd.DataFrame) -> list[tuple[str, str]]:
                 coalesce(l.dob = r.dob, false) as same_birth,
                 substr(l.nik, 7, 6) <> substr(r.nik, 7, 6) as date_digits_differ,
                 (l.source = '{PERMITS}' or r.source = '{PERMITS}') as permit,
-                (coalesce(l.nik_number_cell, false) or coalesce(r.nik_number_cell, false))
+                (coalesce(l.nik_number_cell::boolean, false) or coalesce(r.nik_number_cell::boolean, false))
                     and substr(l.nik, 1, 15) = substr(r.nik, 1, 15) as lost_digit
             from near_pair
             inner join near_input as l on near_pair.nik_l = l.nik
