@@ -49,9 +49,10 @@ def cmd_generate(args: argparse.Namespace) -> None:
 
     out = Path(args.out) if args.out else settings.lintas_home()
     started = time.perf_counter()
-    pop = population.generate(args.scale, args.seed, args.profile)
+    profile = getattr(args, "profile", "default")  # `lintas demo` calls this with its own arguments
+    pop = population.generate(args.scale, args.seed, profile)
     print(f"generated {len(pop.persons):,} residents in {len(pop.households):,} families "
-          f"(scale {args.scale}, seed {args.seed}, noise profile {args.profile})"
+          f"(scale {args.scale}, seed {args.seed}, noise profile {profile})"
           f" in {time.perf_counter() - started:.1f}s")
     deliveries = {
         "Dinas Sosial DTKS (outbox/dinsos)": lambda: dtks.render(pop, out, last_period=args.last_period,
