@@ -1,6 +1,6 @@
 """Benchmark: identity resolution on the generator's data, scored against the hidden truth.
 
-    .venv/bin/python bench/bench_linkage.py --scale small|city|5 [--train]
+    .venv/bin/python bench/bench_linkage.py --scale small|city|5 [--profile default|second] [--train]
 
 Runs the real pipeline into a fresh warehouse database (every channel, the raw gates, dbt up to
 int_identity__source_records), then `linkage.link` in a child process (seconds and peak memory of that process),
@@ -106,6 +106,8 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--scale", default="small")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--profile", choices=["default", "second"], default="default",
+                        help="noise profile of the generated deliveries (lintas generate --profile)")
     parser.add_argument("--train", action="store_true", help="re-estimate and save the model on this data first")
     parser.add_argument("--dump", type=Path, help="also save the linkage input and the truth here (pickle, for"
                         " bench/diagnose_linkage.py); it holds personal data: a private folder only")
@@ -115,7 +117,7 @@ def main() -> None:
     os.environ["WAREHOUSE_URL"] = url
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp)
-        pop = population.generate(args.scale, args.seed)
+        pop = population.generate(args.scale, args.seed, args.profile)
         synth_dtks.render(pop, out, months=1)
         synth_dapodik.render(pop, out)
         synth_umkm.render(pop, out)
@@ -125,7 +127,7 @@ def main() -> None:
         try:
             started = time.perf_counter()
             load_everything(out)
-            print(f"scale={args.scale} residents={len(pop.persons):,}: load + gates + dbt "
+            print(f"scale={args.scale} profile={args.profile} residents={len(pop.persons):,}: load + gates + dbt "
                   f"{time.perf_counter() - started:.0f}s")
             if args.dump:
                 args.dump.mkdir(parents=True, exist_ok=True)

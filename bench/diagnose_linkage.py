@@ -90,9 +90,11 @@ def main() -> None:
     else:
         pairs = phase("splink", linkage.predict_pairs, prepared, args.model)
         pairs.to_pickle(cache)
-    near = phase("near_nik", linkage.near_nik_pairs, prepared)
-    others = phase("other rules", linkage.other_rule_pairs, prepared)
+    near = phase("near_nik", linkage.near_nik_pairs, prepared) + linkage.same_nik_pairs(prepared)
     keys = list(prepared["unique_id"])
+    so_far = linkage.clusters(keys, groups, pairs, near + linkage.name_birth_mother_pairs(prepared)
+                              + linkage.similar_name_birth_pairs(prepared))
+    others = phase("other rules", linkage.other_rule_pairs, prepared, so_far)  # as linkage.link: persons so far
     cluster_of = phase("cluster", linkage.clusters, keys, groups, pairs, near + others)
     print(f"total {sum(timings.values()):.1f} s; persons {len(set(cluster_of.values())):,}")
 

@@ -49,9 +49,11 @@ def cmd_generate(args: argparse.Namespace) -> None:
 
     out = Path(args.out) if args.out else settings.lintas_home()
     started = time.perf_counter()
-    pop = population.generate(args.scale, args.seed)
+    profile = getattr(args, "profile", "default")  # `lintas demo` calls this with its own arguments
+    pop = population.generate(args.scale, args.seed, profile)
     print(f"generated {len(pop.persons):,} residents in {len(pop.households):,} families "
-          f"(scale {args.scale}, seed {args.seed}) in {time.perf_counter() - started:.1f}s")
+          f"(scale {args.scale}, seed {args.seed}, noise profile {profile})"
+          f" in {time.perf_counter() - started:.1f}s")
     deliveries = {
         "Dinas Sosial DTKS (outbox/dinsos)": lambda: dtks.render(pop, out, last_period=args.last_period,
                                                                  months=args.months),
@@ -298,6 +300,9 @@ def main(argv: list[str] | None = None) -> None:
     gen = sub.add_parser("generate", help="write synthetic agency deliveries (and the hidden truth)")
     gen.add_argument("--scale", default="small", help="small, city, or a multiple of city (e.g. 5)")
     gen.add_argument("--seed", type=int, default=1)
+    gen.add_argument("--profile", choices=["default", "second"], default="default",
+                     help="noise profile of the deliveries: the default clerks, or a second set of habits"
+                          " (lintas/synth/second.py) to check that linkage is not tuned to one generator")
     gen.add_argument("--out", help="output folder (default: LINTAS_HOME)")
     gen.add_argument("--last-period", default="2026-10", help="last DTKS month, YYYY-MM")
     gen.add_argument("--months", type=int, default=2, help="how many monthly DTKS snapshots")

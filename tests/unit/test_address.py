@@ -14,7 +14,12 @@ def test_street_forms_meet(recorded):
 
 def test_street_keeps_letters_of_house_numbers_and_numbered_streets():
     assert standardise_street("JL. MT HARYONO GG 7 NO. 15A").house_number == "15a"
-    assert standardise_street("JL. MT HARYONO GG 7 NO. 15A").name == "mt haryono gg 7"
+    # the gang (a lane off the street) is left out: one agency records it, another does not
+    assert standardise_street("JL. MT HARYONO GG 7 NO. 15A").name == "mt haryono"
+    assert standardise_street("JL. MT HARYONO GG. III NO. 15A").name == "mt haryono"
+    assert standardise_street("GG. MAWAR NO 3").name == "gg mawar", "a gang that is the whole address stays"
+    # RT/RW written into the line belong to their own fields
+    assert standardise_street("JL. MT HARYONO NO. 15A RT 03/RW 05") == standardise_street("JLN MT HARYONO NO 15A")
     assert standardise_street(None).name is None
 
 

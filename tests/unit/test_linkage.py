@@ -1,5 +1,7 @@
 """Identity resolution rules that do not need a warehouse: NIK groups, the near-NIK rule, clustering, stable ids."""
 
+from datetime import date
+
 import pandas as pd
 
 from lintas.identity import linkage
@@ -198,3 +200,180 @@ def test_a_name_block_without_birth_date_is_capped_so_candidate_pairs_grow_linea
     # more namesakes than MAX_BLOCK_RECORDS at one address and no birth date: not compared with each other
     many = records(*({"unique_id": f"izin:{i}", **holder} for i in range(linkage.MAX_BLOCK_RECORDS + 1)))
     assert _candidate_pairs(many) == 0
+
+
+def raw(**fields) -> dict:
+    """A record as int_identity__source_records delivers it."""
+    return {**dict.fromkeys(linkage.SOURCE_COLUMNS), "nik_from_number_cell": False, **fields}
+
+
+def test_a_family_card_number_typed_as_nik_is_no_key_even_on_a_record_without_a_no_kk_of_its_own():
+    family_card = "3573050312150004"  # issued 3 Dec 2015 in Sukun
+    prepared = linkage.prepare(pd.DataFrame([
+        raw(record_key="dinsos_dtks:1", record_source="dinsos_dtks", nik="3573054506700001", no_kk=family_card,
+            nama="SRI MULYANI", jenis_kelamin="P", tanggal_lahir=date(1970, 6, 5)),
+        # her UMKM row: the clerk copied the No. KK into the NIK column, and the workbook has no No. KK column
+        raw(record_key="diskopindag_umkm:f!s!7", record_source="diskopindag_umkm", nik=family_card,
+            nama="Hj. Sri Mulyani", jenis_kelamin="P"),
+        # a pupil without No. KK whose NIK column holds a card issued in 2019: its date digits are no birth date
+        raw(record_key="disdik_peserta_didik:9", record_source="disdik_peserta_didik", nik="3573051107190002",
+            nama="AGUS SANTOSO", jenis_kelamin="L", tanggal_lahir=date(2012, 3, 14)),
+        # one digit off the recorded birth date is a typo, not another number: still this record's NIK
+        raw(record_key="disdik_peserta_didik:10", record_source="disdik_peserta_didik", nik="3573051403120003",
+            nama="BAYU AJI", jenis_kelamin="L", tanggal_lahir=date(2012, 3, 15)),
+    ], dtype=object)).set_index("unique_id")
+    assert pd.isna(prepared.loc["diskopindag_umkm:f!s!7", "nik"])
+    pupil = prepared.loc["disdik_peserta_didik:9"]
+    assert pupil["nik_contradicted"] and not pupil["nik_valid"] and pupil["nik"] == "3573051107190002"
+    assert not prepared.loc["disdik_peserta_didik:10", "nik_contradicted"]
+    assert prepared.loc["disdik_peserta_didik:10", "nik_valid"]
+
+
+def test_a_nik_that_contradicts_its_record_neither_forms_a_nik_group_nor_vetoes_a_link():
+    prepared = records(
+        # two pupils whose NIK column holds their family card: the same number, each contradicting its record
+        {"unique_id": "disdik:1", "nik": "3573051107190002", "nik_valid": False, "nik_contradicted": True,
+         "dob": "2012-03-14", "sex": "L"},
+        {"unique_id": "disdik:2", "nik": "3573051107190002", "nik_valid": False, "nik_contradicted": True,
+         "dob": "2012-03-14", "sex": "L"},
+    )
+    assert linkage.nik_groups(prepared) == []
+    scored = pd.DataFrame({"unique_id_l": ["disdik:1", "dtks:5"], "unique_id_r": ["dtks:1", "dtks:6"],
+                           "nik_l": ["3573051107190002", "3573050101800001"],
+                           "nik_r": ["3573051403120003", "3573059912990009"], "match_probability": [0.9999, 0.9999]})
+    assert list(linkage.nik_veto(scored, {"disdik:1", "disdik:2"})) == [False, True]
+
+
+def test_a_fifteen_digit_number_cell_nik_is_the_same_corrupt_number_as_one_with_a_zeroed_16th_digit():
+    prepared = linkage.prepare(pd.DataFrame([
+        raw(record_key="diskopindag_umkm:f!s!3", record_source="diskopindag_umkm", nik="357305170885001",
+            nik_from_number_cell=True, nama="DIMAS SAPUTRA", jenis_kelamin="L"),
+    ], dtype=object))
+    assert prepared.loc[0, "nik"] == "3573051708850010" and not prepared.loc[0, "nik_valid"]
+
+
+def test_near_nik_rule_accepts_a_typo_an_initial_or_a_leftover_title_in_the_name_but_not_another_name():
+    place = {"kelurahan": "35.73.02.1005", "sex": "L"}
+    prepared = records(
+        {"unique_id": "dtks:1", "nik": "3573020507980001", "name": "dimas saputra", "dob": "1998-07-05", **place},
+        # Excel number cell (16th digit lost) and one typo in the surname
+        {"unique_id": "umkm:1", "nik": "3573020507980000", "name": "dimas saputrs", **place},
+        {"unique_id": "dtks:2", "nik": "3573021203870004", "name": "budi santoso", "dob": "1987-03-12", **place},
+        # the surname as an initial, NIK transposed
+        {"unique_id": "umkm:2", "nik": "3573021203870040", "name": "budi s", **place},
+        {"unique_id": "dtks:3", "nik": "3573026110750003", "name": "siti aminah", "dob": "1975-10-21",
+         "kelurahan": "35.73.02.1005", "sex": "P"},
+        # a title the dictionary lacks ("bu") left in front
+        {"unique_id": "umkm:3", "nik": "3573026110750000", "name": "bu siti aminah",
+         "kelurahan": "35.73.02.1005", "sex": "P"},
+        # a stranger of the same given name, NIK one serial digit away, same kelurahan: another surname
+        {"unique_id": "dtks:4", "nik": "3573020507980002", "name": "dimas pratama", "dob": "1998-07-05", **place},
+    )
+    assert linkage.near_nik_pairs(prepared) == [("dtks:1", "umkm:1"), ("dtks:2", "umkm:2"), ("dtks:3", "umkm:3")]
+
+
+def test_home_business_counts_persons_so_a_holder_already_linked_across_two_records_is_joined():
+    permit = linkage.PERMITS
+    home = {"kelurahan": "35.73.05.1001", "street": "sukarno hatta"}
+    prepared = records(
+        {"unique_id": f"{permit}:1", "source": permit, "name": "sri mulyani", "nik": None, **home},
+        # the same woman in DTKS with her NIK and in a workbook without one: two records, one person
+        {"unique_id": "dtks:1", "source": "dinsos_dtks", "name": "sri mulyani", "nik": "3573054506700001",
+         "dob": "1970-06-05", **home},
+        {"unique_id": "umkm:1", "source": "diskopindag_umkm", "name": "sri mulyani", "nik": None, **home},
+    )
+    assert linkage.home_business_pairs(prepared) == [], "counted as records: two candidates, ambiguous"
+    person_of = {"dtks:1": "dtks:1", "umkm:1": "dtks:1"}  # linked by an earlier rule or the model
+    assert linkage.home_business_pairs(prepared, person_of) == [(f"{permit}:1", "dtks:1"), (f"{permit}:1", "umkm:1")]
+    # house numbers recorded on both sides and different: a namesake further along the street, not her home
+    prepared["house_number"] = ["12", "40", None]
+    assert linkage.home_business_pairs(prepared, person_of) == [(f"{permit}:1", "umkm:1")]
+
+
+def test_a_similar_name_with_the_same_birth_date_and_home_or_mother_links_when_no_two_niks_say_otherwise():
+    home = {"kelurahan": "35.73.04.1007", "street": "kawi", "sex": "P", "dob": "2011-09-02"}
+    prepared = records(
+        {"unique_id": "dtks:1", "name": "rahmawati putri", "nik": "3573044209110003", "mother": "sri wahyuni",
+         **home},
+        # her school record: surname typed with a dropped letter, NIK left blank
+        {"unique_id": "disdik:1", "name": "rahmawati putr", "nik": None, "mother": "sri wahyuni", **home},
+        # her twin: same date, home and mother, a given name two letters away
+        {"unique_id": "dtks:2", "name": "rahmadani putri", "nik": None, "mother": "sri wahyuni", **home},
+        # moved house, the family card in the NIK field (contradicted), the mother remarried and recorded with
+        # her new husband's name after hers: neither home nor mother's name in common
+        {"unique_id": "disdik:7", "name": "bayu aji", "nik": "3573051107190002", "nik_contradicted": True,
+         "mother": "endang lestari", "dob": "2012-03-14", "sex": "L", "kelurahan": "35.73.01.1002"},
+        {"unique_id": "dtks:7", "name": "bayu a", "nik": "3573051403120003", "mother": "endang lestari hasan",
+         "dob": "2012-03-14", "sex": "L", "kelurahan": "35.73.05.1001"},
+    )
+    assert linkage.similar_name_birth_pairs(prepared) == [("disdik:1", "dtks:1")]
+    # the same mother's name in both: the moved pupil joins; the contradicted NIK does not stand in the way
+    prepared.loc[prepared["unique_id"] == "dtks:7", "mother"] = "endang lestari"
+    assert linkage.similar_name_birth_pairs(prepared) == [("disdik:1", "dtks:1"), ("disdik:7", "dtks:7")]
+    # a namesake born the same day on the same street with her own NIK, far from the first: the record without
+    # NIK cannot tell which of the two it is
+    namesake = records({"unique_id": "umkm:9", "name": "rahmawati putri", "nik": "3573104209110001", **home})
+    assert linkage.similar_name_birth_pairs(pd.concat([prepared, namesake], ignore_index=True)) == [
+        ("disdik:7", "dtks:7")]
+
+
+def test_a_shared_nik_with_disagreeing_birth_dates_links_the_records_of_one_name_only():
+    prepared = records(
+        {"unique_id": "dtks:1", "nik": "3573014302010007", "name": "nur aini", "dob": "2001-02-03", "sex": "P"},
+        # the school typed day and month the other way round
+        {"unique_id": "disdik:1", "nik": "3573014302010007", "name": "nur aini", "dob": "2001-03-02", "sex": "P"},
+        # her mother's record with the daughter's NIK copied in: another name
+        {"unique_id": "dtks:2", "nik": "3573014302010007", "name": "sri wahyuni", "dob": "1975-06-01", "sex": "P"},
+    )
+    assert linkage.nik_groups(prepared) == []
+    assert linkage.same_nik_pairs(prepared) == [("disdik:1", "dtks:1")]
+
+
+def test_a_permit_nik_whose_date_digits_say_a_child_is_contradicted():
+    prepared = linkage.prepare(pd.DataFrame([
+        raw(record_key=f"{linkage.PERMITS}:4", record_source=linkage.PERMITS, nik="3573050312150004",
+            nama="SRI MULYANI"),
+        raw(record_key=f"{linkage.PERMITS}:5", record_source=linkage.PERMITS, nik="3573054506700001",
+            nama="SRI MULYANI"),
+    ], dtype=object))
+    assert list(prepared["nik_contradicted"]) == [True, False]
+
+
+def test_excels_lost_16th_digit_needs_no_witness_when_unambiguous():
+    prepared = records(
+        {"unique_id": "dtks:1", "nik": "3573020507980003", "name": "dimas saputra", "sex": "L",
+         "dob": "1998-07-05", "kelurahan": "35.73.02.1005"},
+        # moved house since: another kelurahan, no mother recorded; the workbook kept the NIK as a number
+        {"unique_id": "umkm:1", "nik": "3573020507980000", "nik_number_cell": True, "name": "dimas saputra",
+         "sex": "L", "dob": "1998-07-05", "kelurahan": "35.73.05.1001"},
+    )
+    assert linkage.near_nik_pairs(prepared) == [("dtks:1", "umkm:1")]
+    # typed as text, the same one digit is a stranger's serial as much as a typo: no witness, no link
+    prepared["nik_number_cell"] = False
+    assert linkage.near_nik_pairs(prepared) == []
+
+
+def test_rules_return_no_pairs_when_no_candidates_exist():
+    prepared = records(
+        {"unique_id": "dtks:1", "name": "dimas saputra", "dob": "1998-07-05", "sex": "L"},
+        {"unique_id": "disdik:1", "name": "nur aini", "dob": "2011-02-03", "sex": "P"},
+    )
+    assert linkage.similar_name_birth_pairs(prepared) == [] and linkage.same_nik_pairs(prepared) == []
+
+
+def test_a_number_cell_nik_with_one_more_typo_is_still_near_on_its_first_15_digits():
+    permit = linkage.PERMITS
+    prepared = records(
+        # the owner's workbook row: NIK typed as a number (16th digit lost) with the 9th digit mistyped
+        {"unique_id": "umkm:1", "source": "diskopindag_umkm", "nik": "3573022507980000", "nik_number_cell": True,
+         "name": "dimas saputra", "kelurahan": "35.73.02.1005"},
+        # his permit from OSS: the NIK as it is
+        {"unique_id": f"{permit}:1", "source": permit, "nik": "3573022508980003", "name": "dimas saputra",
+         "kelurahan": "35.73.02.1005"},
+        # two typed-as-text NIKs two edits apart: no rule for those
+        {"unique_id": "umkm:2", "source": "diskopindag_umkm", "nik": "3573031203870011", "name": "budi santoso",
+         "kelurahan": "35.73.03.1001"},
+        {"unique_id": f"{permit}:2", "source": permit, "nik": "3573031204870014", "name": "budi santoso",
+         "kelurahan": "35.73.03.1001"},
+    )
+    assert linkage.near_nik_pairs(prepared) == [(f"{permit}:1", "umkm:1")]

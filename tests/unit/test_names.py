@@ -45,3 +45,20 @@ def test_a_single_name_is_never_taken_for_a_title():
 def test_nothing_left_is_none():
     assert normalise(None) is None
     assert normalise("  .,  ") is None
+
+
+def test_same_person_spelling_allows_a_typo_an_initial_or_a_leftover_title_but_not_another_name():
+    from lintas.identity.names import same_person_spelling
+
+    assert same_person_spelling("dimas saputra", "dimas saputra")
+    assert same_person_spelling("dimas saputra", "dimas saputrs")  # one typo
+    assert same_person_spelling("dwi wahyuningsih", "dwi wahyunignsih")  # a transposition
+    assert same_person_spelling("budi santoso", "budi s")  # the surname as an initial
+    assert same_person_spelling("bu siti aminah", "siti aminah")  # a title the dictionary lacks
+    assert same_person_spelling("sri rahayu ningsih", "sri rahayu ningsh")
+    assert not same_person_spelling("dimas saputra", "dimas pratama")  # another surname
+    assert not same_person_spelling("dimas", "dimas saputra")  # one shared word is not enough
+    assert not same_person_spelling("b s", "budi santoso")  # initials only
+    assert not same_person_spelling("eko", "eka")  # too short for a typo to be told from another name
+    assert not same_person_spelling("rahmawati putri", "rahmadani putri")  # two letters: a twin sister
+    assert not same_person_spelling(None, "eko")

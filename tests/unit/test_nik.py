@@ -73,3 +73,34 @@ def test_mismatches_with_recorded_values_are_signals():
     assert disagreements(check, sex="P", birth_date=date(2001, 2, 3)) == []
     assert disagreements(check, sex="L", birth_date=date(2001, 3, 2)) == ["sex_mismatch", "birth_date_mismatch"]
     assert disagreements(check, sex=None, birth_date=None) == []
+
+
+def test_a_nik_contradicts_its_record_only_when_two_or_more_date_digits_disagree():
+    from datetime import date
+
+    from lintas.identity import nik as nik_module
+
+    woman = nik_module.check_nik("3573054506700001")  # born 5 June 1970
+    assert not nik_module.contradicts_record(woman, sex="P", birth_date=date(1970, 6, 5))
+    # one digit: a typo in the birth date (or the NIK), or the wrong sex ticked: still her NIK
+    assert not nik_module.contradicts_record(woman, sex="P", birth_date=date(1970, 6, 6))
+    assert not nik_module.contradicts_record(woman, sex="L", birth_date=date(1970, 6, 5))
+    # her family card (issued 3 Dec 2015) typed into the NIK column
+    card = nik_module.check_nik("3573050312150004")
+    assert nik_module.contradicts_record(card, sex="P", birth_date=date(1970, 6, 5))
+    # no birth date recorded (a permit): nothing to contradict
+    assert not nik_module.contradicts_record(card, sex=None, birth_date=None)
+    # an impossible date in the NIK (day 35) against a recorded date far from it
+    assert nik_module.contradicts_record(nik_module.check_nik("3573053513150004"), sex="L",
+                                         birth_date=date(1970, 6, 5))
+
+
+def test_day_and_month_swapped_is_no_contradiction_and_a_permit_nik_of_a_child_is_not_the_holders():
+    from datetime import date
+
+    from lintas.identity import nik as nik_module
+
+    girl = nik_module.check_nik("3573014302010007")  # born 3 February 2001
+    assert not nik_module.contradicts_record(girl, sex="P", birth_date=date(2001, 3, 2))  # typed as 2 March
+    assert nik_module.too_young_for_ktp(nik_module.check_nik("3573050312150004"))  # "born" 2015: a No. KK
+    assert not nik_module.too_young_for_ktp(girl)

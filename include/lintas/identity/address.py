@@ -20,6 +20,8 @@ _CODE = re.compile(r"^\s*(\d{2})\.?(\d{2})\.?(\d{2})\.?(\d{4})?\s*$")
 _NUMBERS = re.compile(r"\d{1,3}")
 STREET_PREFIXES = {"jl", "jalan", "jln", "jl.", "jaln"}
 HOUSE_NUMBER_WORDS = {"no", "nomor", "nmr", "no."}
+_RT_RW_IN_LINE = re.compile(r"\b(rt|rw)\s*\d{1,3}\b")
+_GANG = re.compile(r"(?<=[a-z0-9])\s+(gg|gang)\s+([ivx]+|\d{1,2}[a-z]?|[a-z]+)\b")  # after a street name only
 
 
 def region_key(name: str | None) -> str | None:
@@ -135,6 +137,10 @@ def standardise_street(raw: str | None) -> Street:
         return Street(None, None)
     text = re.sub(r"[.,/\\-]", " ", raw.lower())
     text = re.sub(r"\b(no|nomor|nmr)(\d)", r"\1 \2", text)
+    # RT/RW written into the street line: they have their own fields; a gang is a lane off the street, which
+    # one agency records and another leaves out
+    text = _RT_RW_IN_LINE.sub(" ", text)
+    text = _GANG.sub(" ", text)
     tokens = text.split()
     number = None
     words = []

@@ -36,8 +36,9 @@ MAX_CLUSTER_SIZE = 12  # a person with more records than this is suspicious (cha
 MODEL_COLUMNS = ["unique_id", "source", "nik", "name", "first_name", "last_name", "sex", "dob", "mother",
                  "kelurahan", "street"]
 PERMITS = "dpmptsp_izin_usaha"  # business permits: business address, no birth date, sex or mother
-FEATURES = ["unique_id", "source", "nik", "nik_valid", "name", "first_name", "last_name", "sex", "dob", "mother",
-            "kelurahan", "street", "no_kk"]
+ADULT_SOURCES = {PERMITS, "diskopindag_umkm"}  # owners and holders: adults with a KTP
+FEATURES = ["unique_id", "source", "nik", "nik_valid", "nik_contradicted", "nik_number_cell", "name", "first_name",
+            "last_name", "sex", "dob", "mother", "kelurahan", "street", "house_number", "no_kk"]
 SOURCE_COLUMNS = ["record_key", "record_source", "nik", "nik_from_number_cell", "no_kk", "nama", "jenis_kelamin",
                   "tanggal_lahir", "nama_ibu_kandung", "alamat", "kelurahan", "kecamatan", "kode_wilayah"]
 
@@ -55,12 +56,22 @@ def prepare(records: pd.DataFrame) -> pd.DataFrame:
     out = []
     # a city repeats names, mothers' names and streets: normalise each distinct spelling once
     normalise = lru_cache(maxsize=None)(names.normalise)
-    street = lru_cache(maxsize=None)(lambda raw: address.standardise_street(raw).name)
+    street = lru_cache(maxsize=None)(address.standardise_street)
+    # every family card number the warehouse knows: a UMKM or permit record has no No. KK of its own to compare
+    family_cards = {d for d in map(nik.clean, records["no_kk"]) if d}
     for r in records.itertuples(index=False):
-        check = nik.check_nik(r.nik, from_number_cell=bool(r.nik_from_number_cell))
-        digits = nik.clean(r.nik)
-        if digits and digits == nik.clean(r.no_kk):
-            digits, check = None, nik.NikCheck(None, ("is_no_kk",))  # the family card number typed as NIK
+        recorded = r.nik
+        if r.nik_from_number_cell and (digits := nik.clean(recorded)) and digits.isdigit() and len(digits) == 15:
+            recorded = digits + "0"  # the 16th digit lost, not kept as a zero: the same corrupt number
+        check = nik.check_nik(recorded, from_number_cell=bool(r.nik_from_number_cell))
+        digits = nik.clean(recorded)
+        contradicted = False
+        if digits and digits in family_cards:
+            digits, check = None, nik.NikCheck(None, ("is_no_kk",))  # a family card number typed as NIK
+        elif nik.contradicts_record(check, sex=r.jenis_kelamin, birth_date=r.tanggal_lahir) or (
+                r.record_source in ADULT_SOURCES and r.tanggal_lahir is None and nik.too_young_for_ktp(check)):
+            # a No. KK from outside the warehouse, a relative's NIK: no key for NIK groups or the model, no veto
+            contradicted = True
         name = normalise(r.nama)
         mother = normalise(r.nama_ibu_kandung)
         tokens = name.tokens if name else ()
@@ -72,7 +83,9 @@ def prepare(records: pd.DataFrame) -> pd.DataFrame:
             r.record_key, r.record_source,
             digits if digits and len(digits) == 16 and digits.isdigit() and "placeholder" not in check.problems
             else None,
-            check.is_valid,
+            check.is_valid and not contradicted,
+            contradicted,
+            bool(r.nik_from_number_cell),
             name.canonical if name else None,
             given[0] if given else None,
             tokens[-1] if len(tokens) > 1 else None,
@@ -80,7 +93,8 @@ def prepare(records: pd.DataFrame) -> pd.DataFrame:
             r.tanggal_lahir.isoformat() if r.tanggal_lahir else None,
             mother.canonical if mother else None,
             kelurahan,
-            street(r.alamat),
+            street(r.alamat).name,
+            street(r.alamat).house_number,
             r.no_kk,
         ))
     return pd.DataFrame(out, columns=FEATURES)
@@ -96,6 +110,20 @@ def nik_groups(prepared: pd.DataFrame) -> list[list[str]]:
     agreeing = stats[(stats["n"] > 1) & (stats["dobs"] <= 1) & (stats["sexes"] <= 1)].index
     members = valid[valid["nik"].isin(agreeing)]
     return [list(keys) for _, keys in members.groupby("nik", sort=False)["unique_id"]]
+
+
+def same_nik_pairs(prepared: pd.DataFrame) -> list[tuple[str, str]]:
+    """Rule: records sharing a valid NIK that `nik_groups` left apart (their birth dates or sexes disagree) but
+    whose names a clerk could have written for one person: a birth date mistyped or day and month swapped in one
+    agency. A relative's NIK copied into a record (the reason a disputed NIK forms no group) comes with another
+    name and stays apart."""
+    valid = prepared.loc[prepared["nik_valid"].astype(bool) & prepared["name"].notna(), ["unique_id", "nik", "name"]]
+    shared = valid[valid.duplicated("nik", keep=False)]
+    pairs = shared.merge(shared, on="nik", suffixes=("_l", "_r"))
+    pairs = pairs[pairs["unique_id_l"] < pairs["unique_id_r"]]
+    similar = lru_cache(maxsize=None)(names.same_person_spelling)
+    return sorted((a, b) for a, b, x, y in zip(pairs["unique_id_l"], pairs["unique_id_r"], pairs["name_l"],
+                                               pairs["name_r"], strict=True) if similar(x, y))
 
 
 # Candidate pairs for the model. Each rule keeps its blocks small at any scale: a birth date alone, or a given
@@ -131,79 +159,107 @@ BLOCKING = [
 
 
 def near_nik_pairs(prepared: pd.DataFrame) -> list[tuple[str, str]]:
-    """Rule: the same canonical name, NIKs one edit apart (a typo, a transposition, Excel's lost 16th digit),
-    nothing recorded that disagrees (sex, birth date) and a witness the NIK does not already carry: the same
-    kelurahan, the same mother's name, or the same birth date where the two NIKs differ in their birth-date
+    """Rule: names a clerk could have written for one person (`names.same_person_spelling`: equal, one typo, an
+    initial, a title the dictionary lacks), NIKs one edit apart (a typo, a transposition, Excel's lost 16th
+    digit), nothing recorded that disagrees (sex, birth date) and a witness the NIK does not already carry: the
+    same kelurahan, the same mother's name, or the same birth date where the two NIKs differ in their birth-date
     digits. A same birth date alone is no witness: it is written in the NIK, and a stranger of the same (common)
     name born the same day and registered in the same kecamatan has a NIK one serial digit away.
 
     A permit (DPMPTSP) records the business address and neither birth date, sex nor mother, so it can have no
-    witness: a permit holder joins a same-name record with a NIK one edit away outside the birth-date digits
+    witness: a permit holder joins a record of that name with a NIK one edit away outside the birth-date digits
     (serials restart at 0001 for every date, so same-name people born days apart in one kecamatan differ there)
-    unless one of the NIKs also has a near neighbour of the same name (then the model and review decide)."""
-    columns = ["unique_id", "source", "name", "nik", "sex", "dob", "mother", "kelurahan"]
+    unless one of the NIKs also has a near neighbour of such a name (then the model and review decide)."""
+    columns = ["unique_id", "source", "name", "nik", "nik_number_cell", "sex", "dob", "mother", "kelurahan"]
     with_nik = prepared.loc[prepared["nik"].notna() & prepared["name"].notna(), columns]
     if len(with_nik) < 2:
         return []
     with duckdb_connection() as con:
         con.register("near_input", with_nik)
-        # Candidates share the name and a NIK with one position masked (a substitution) or one adjacent pair in
-        # sorted order (a transposition): hashed keys joined in DuckDB, linear and within its memory limit, where
-        # comparing same-name records would be quadratic. Only names recorded with two or more NIKs can qualify.
-        con.execute("""
-            create temp table near_base as
-            select row_number() over () as rid, *
-            from near_input
-            where name in (select name from near_input group by name having count(distinct nik) > 1)
-        """)
+        # Candidates are NIKs one position masked apart (a substitution) or one adjacent pair in sorted order (a
+        # transposition): hashed keys of the distinct NIKs joined in DuckDB, linear and within its memory limit.
+        # The name is compared afterwards, so a typo or a title left in the name does not hide the pair.
+        con.execute("create temp table near_nik as select row_number() over () as nid, nik"
+                    " from (select distinct nik from near_input)")
         con.execute("""
             create temp table near_key as
-            select rid, hash(name || '|s' || i || '|' || substr(nik, 1, i) || substr(nik, i + 2)) as k
-            from near_base, range(16) as t (i)
+            select nid, hash('s' || i || '|' || substr(nik, 1, i) || substr(nik, i + 2)) as k
+            from near_nik, range(16) as t (i)
             union all
-            select rid, hash(name || '|t' || i || '|' || substr(nik, 1, i)
+            select nid, hash('t' || i || '|' || substr(nik, 1, i)
                              || least(substr(nik, i + 1, 1), substr(nik, i + 2, 1))
                              || greatest(substr(nik, i + 1, 1), substr(nik, i + 2, 1)) || substr(nik, i + 3))
-            from near_base, range(15) as t (i)
+            from near_nik, range(15) as t (i)
         """)
-        # candidates first, then their records by row id: with the name comparison in a join condition DuckDB
-        # would join same-name records with each other first, which is quadratic in a common name
         con.execute("""
-            create temp table near_candidate as
-            select distinct a.rid as rid_l, b.rid as rid_r
-            from near_key as a inner join near_key as b on a.k = b.k and a.rid < b.rid
+            create temp table near_pair as
+            select a.nik as nik_l, b.nik as nik_r
+            from (select distinct a.nid as nid_l, b.nid as nid_r
+                  from near_key as a inner join near_key as b on a.k = b.k and a.nid < b.nid) as c
+            inner join near_nik as a on c.nid_l = a.nid
+            inner join near_nik as b on c.nid_r = b.nid
+            where damerau_levenshtein(a.nik, b.nik) = 1
         """)
+        # a number-cell NIK's 16th digit is lost, so one more typo puts it two edits from the true NIK: compare its
+        # first 15 digits (substitution keys from the number cells only, so the join stays small)
+        con.execute("""
+            create temp table near_key15 as
+            select nid, hash('e' || i || '|' || substr(nik, 1, i) || substr(nik, i + 2, 14 - i)) as k
+            from near_nik, range(15) as t (i)
+        """)
+        con.execute("""
+            insert into near_pair
+            select distinct least(a.nik, b.nik), greatest(a.nik, b.nik)
+            from (select * from near_key15 where nid in (
+                    select near_nik.nid from near_nik semi join near_input
+                        on near_nik.nik = near_input.nik and coalesce(near_input.nik_number_cell::boolean, false)
+                 )) as c
+            inner join near_key15 as o on c.k = o.k and c.nid <> o.nid
+            inner join near_nik as a on c.nid = a.nid
+            inner join near_nik as b on o.nid = b.nid
+            where damerau_levenshtein(a.nik, b.nik) > 1
+                and damerau_levenshtein(substr(a.nik, 1, 15), substr(b.nik, 1, 15)) = 1
+        """)
+        # a cheap superset of `names.same_person_spelling` in SQL; the exact test runs on what is left
         found = con.execute(f"""
             select
                 l.unique_id as uid_l,
                 r.unique_id as uid_r,
                 l.nik as nik_l,
                 r.nik as nik_r,
-                l.name = r.name and l.nik <> r.nik and damerau_levenshtein(l.nik, r.nik) = 1
-                    and {_agree("sex")} and {_agree("dob")} as near,
+                l.name as name_l,
+                r.name as name_r,
                 coalesce(l.kelurahan = r.kelurahan, false) as same_place,
                 coalesce(l.mother = r.mother, false) as same_mother,
                 coalesce(l.dob = r.dob, false) as same_birth,
                 substr(l.nik, 7, 6) <> substr(r.nik, 7, 6) as date_digits_differ,
-                (l.source = '{PERMITS}' or r.source = '{PERMITS}') as permit
-            from near_candidate
-            inner join near_base as l on near_candidate.rid_l = l.rid
-            inner join near_base as r on near_candidate.rid_r = r.rid
+                (l.source = '{PERMITS}' or r.source = '{PERMITS}') as permit,
+                (coalesce(l.nik_number_cell::boolean, false) or coalesce(r.nik_number_cell::boolean, false))
+                    and substr(l.nik, 1, 15) = substr(r.nik, 1, 15) as lost_digit
+            from near_pair
+            inner join near_input as l on near_pair.nik_l = l.nik
+            inner join near_input as r on near_pair.nik_r = r.nik
+            where {_agree("sex")} and {_agree("dob")}
+                and (l.name = r.name or jaro_winkler_similarity(l.name, r.name) >= 0.8
+                     or contains(l.name, r.name) or contains(r.name, l.name))
         """).df()
-    found = found[found["near"]]
+    if found.empty:
+        return []
+    similar = lru_cache(maxsize=None)(names.same_person_spelling)
+    found = found[[similar(a, b) for a, b in zip(found["name_l"], found["name_r"], strict=True)]]
     if found.empty:
         return []
     witnessed = found["same_place"] | found["same_mother"] | (found["same_birth"] & found["date_digits_differ"])
     # a business-address record: the only evidence is name + near NIK, so it must be unambiguous on both sides
-    # (a NIK whose same-name near neighbours carry more than one other NIK)
+    # (a NIK whose near neighbours of such a name carry more than one other NIK)
     sides = pd.concat([found[["nik_l", "nik_r"]].set_axis(["nik", "other"], axis=1),
                        found[["nik_r", "nik_l"]].set_axis(["nik", "other"], axis=1)])
     neighbours = sides.drop_duplicates().groupby("nik")["other"].size()
     unambiguous = (found["nik_l"].map(neighbours) == 1) & (found["nik_r"].map(neighbours) == 1)
-    keep = witnessed | (found["permit"] & ~found["date_digits_differ"] & unambiguous)
+    # Excel's lost 16th digit is a known cause, not a stranger's serial: like a permit, unambiguous suffices
+    keep = witnessed | ((found["permit"] | found["lost_digit"]) & ~found["date_digits_differ"] & unambiguous)
     return sorted({(min(a, b), max(a, b)) for a, b in zip(found.loc[keep, "uid_l"], found.loc[keep, "uid_r"],
                                                           strict=True)})
-    return sorted(set(found))
 
 
 def name_birth_mother_pairs(prepared: pd.DataFrame) -> list[tuple[str, str]]:
@@ -237,33 +293,95 @@ def name_birth_mother_pairs(prepared: pd.DataFrame) -> list[tuple[str, str]]:
     return sorted(found)
 
 
-def home_business_pairs(prepared: pd.DataFrame) -> list[tuple[str, str]]:
-    """Rule: a permit whose holder has the same canonical name, kelurahan and street as exactly one person in
+def similar_name_birth_pairs(prepared: pd.DataFrame) -> list[tuple[str, str]]:
+    """Rule: the same birth date and a home or mother in common (the same kelurahan and street, or the same
+    mother's name), names a clerk could have written for one person (`names.same_person_spelling`), sex and
+    mother not disagreeing, and no two NIKs that say two people: one side without a usable NIK, or NIKs at most
+    two edits apart (the veto's bound). Catches a typo or initial in the name where the model's score falls
+    short and one NIK is blank, a No. KK, or typed as an Excel number with a typo. Twins share date, home and
+    mother but not the name."""
+    columns = ["unique_id", "name", "dob", "sex", "mother", "kelurahan", "street", "house_number", "nik",
+               "nik_contradicted"]
+    dated = prepared.loc[prepared["name"].notna() & prepared["dob"].notna(), columns]
+    if len(dated) < 2:
+        return []
+    with duckdb_connection() as con:
+        con.register("dated_input", dated)
+        found = con.execute(f"""
+            with base as (
+                select unique_id, name, dob, sex, mother, kelurahan, street, house_number,
+                    case when coalesce(nik_contradicted, false) then null else nik end as nik
+                from dated_input
+            )
+            select l.unique_id as uid_l, r.unique_id as uid_r, l.name as name_l, r.name as name_r
+            from base as l
+            inner join base as r on l.dob = r.dob and l.unique_id < r.unique_id
+            where ((l.kelurahan = r.kelurahan and l.street = r.street and {_agree("house_number")})
+                   or l.mother = r.mother)
+                and {_agree("sex")}
+                and (l.mother is null or r.mother is null or jaro_winkler_similarity(l.mother, r.mother) >= 0.8)
+                and (l.nik is null or r.nik is null or damerau_levenshtein(l.nik, r.nik) <= 2)
+                and (l.name = r.name or jaro_winkler_similarity(l.name, r.name) >= 0.8
+                     or contains(l.name, r.name) or contains(r.name, l.name))
+        """).df()
+    if found.empty:
+        return []
+    similar = lru_cache(maxsize=None)(names.same_person_spelling)
+    found = found[[similar(x, y) for x, y in zip(found["name_l"], found["name_r"], strict=True)]]
+    # a record that would join records whose NIKs say two people (a namesake born the same day in the same
+    # street) cannot tell which one it is: none of its pairs
+    nik_of = {k: v for k, v, c in zip(dated["unique_id"], dated["nik"], dated["nik_contradicted"], strict=True)
+              if isinstance(v, str) and not c}
+    partners: dict[str, set[str]] = defaultdict(set)
+    for a, b in zip(found["uid_l"], found["uid_r"], strict=True):
+        partners[a].add(b)
+        partners[b].add(a)
+    torn = set()
+    for record, others in partners.items():
+        niks = sorted({nik_of[k] for k in others | {record} if k in nik_of})
+        if any(_osa_distance(x, y, 2) > 2 for i, x in enumerate(niks) for y in niks[i + 1:]):
+            torn.add(record)
+    return sorted((a, b) for a, b in zip(found["uid_l"], found["uid_r"], strict=True)
+                  if a not in torn and b not in torn)
+
+
+def home_business_pairs(prepared: pd.DataFrame, person_of: dict[str, str] | None = None) -> list[tuple[str, str]]:
+    """Rule: a permit whose holder has the same canonical name, kelurahan, street and house number (where both
+    record one: a common name has namesakes along a long street) as exactly one person in
     the other agencies' records (a business run from home), where one side has no usable NIK (otherwise the NIK
-    decides). 'Exactly one': every such record carries the same NIK, or there is a single such record. Someone
-    recorded as younger than 17 (a pupil namesake) is no candidate: a permit needs a KTP, issued from 17."""
-    columns = ["unique_id", "source", "name", "kelurahan", "street", "nik", "dob"]
+    decides). 'Exactly one' counts persons, not records: `person_of` (record -> person, from the links already
+    made) joins a holder's DTKS and UMKM records into one; without it, records that carry the same NIK are one
+    person. Someone recorded as younger than 17 (a pupil namesake) is no candidate: a permit needs a KTP,
+    issued from 17."""
+    columns = ["unique_id", "source", "name", "kelurahan", "street", "house_number", "nik", "dob"]
     placed = prepared.loc[prepared["name"].notna() & prepared["kelurahan"].notna() & prepared["street"].notna(),
-                          columns]
+                          columns].copy()
+    # a NIK that contradicts its record (a No. KK on a permit) is no NIK here either
+    placed.loc[prepared.loc[placed.index, "nik_contradicted"].fillna(False).astype(bool), "nik"] = None
     adult_born_by = nik.REFERENCE_DATE.replace(year=nik.REFERENCE_DATE.year - 17).isoformat()
     if len(placed) < 2:
         return []
+    placed = placed.assign(person=[
+        (person_of or {}).get(uid) or (f"nik:{n}" if isinstance(n, str) else uid)
+        for uid, n in zip(placed["unique_id"], placed["nik"], strict=True)])
     with duckdb_connection() as con:
         con.register("placed_input", placed)
         found = con.execute(f"""
             with candidate as (
-                select p.unique_id as permit_id, p.nik as permit_nik, o.unique_id as other_id, o.nik as other_nik
+                select p.unique_id as permit_id, p.nik as permit_nik, o.unique_id as other_id, o.nik as other_nik,
+                    o.person as other_person
                 from placed_input as p
                 inner join placed_input as o
                     on p.name = o.name and p.kelurahan = o.kelurahan and p.street = o.street
                 where p.source = '{PERMITS}' and o.source <> '{PERMITS}'
                     and (o.dob is null or o.dob <= '{adult_born_by}')
+                    and (p.house_number is null or o.house_number is null or p.house_number = o.house_number)
             ),
             single as (
                 select permit_id
                 from candidate
                 group by permit_id
-                having count(distinct coalesce(other_nik, other_id)) = 1
+                having count(distinct other_person) = 1
             )
             select least(permit_id, other_id), greatest(permit_id, other_id)
             from candidate
@@ -272,9 +390,11 @@ def home_business_pairs(prepared: pd.DataFrame) -> list[tuple[str, str]]:
     return sorted(found)
 
 
-def other_rule_pairs(prepared: pd.DataFrame) -> list[tuple[str, str]]:
-    """The deterministic rules that need no NIK: name + birth date + mother, home business."""
-    return sorted(set(name_birth_mother_pairs(prepared)) | set(home_business_pairs(prepared)))
+def other_rule_pairs(prepared: pd.DataFrame, person_of: dict[str, str] | None = None) -> list[tuple[str, str]]:
+    """The deterministic rules that need no NIK: name + birth date + mother, a similar name + birth date + home
+    or mother, home business (which counts the persons of `person_of`, the links made before it)."""
+    return sorted(set(name_birth_mother_pairs(prepared)) | set(similar_name_birth_pairs(prepared))
+                  | set(home_business_pairs(prepared, person_of)))
 
 
 def _agree(column: str) -> str:
@@ -342,7 +462,10 @@ def create_linkage_features(con, prepared: pd.DataFrame) -> None:
     """DuckDB table linkage_features: the model's columns and the block sizes the blocking rules cap."""
     con.register("linkage_input", prepared)
     sizes = ", ".join(f"count(*) over (partition by {keys}) as {column}" for column, keys in BLOCK_SIZES.items())
-    con.execute(f"create table linkage_features as select {', '.join(MODEL_COLUMNS)}, {sizes} from linkage_input")
+    # a NIK contradicting its record is not this person's: the model sees it as missing, not as a disagreement
+    columns = ", ".join("case when nik_contradicted then null else nik end as nik" if c == "nik" else c
+                        for c in MODEL_COLUMNS)
+    con.execute(f"create table linkage_features as select {columns}, {sizes} from linkage_input")
     con.unregister("linkage_input")
 
 
@@ -409,11 +532,21 @@ def predict_pairs(prepared: pd.DataFrame, path: Path = MODEL_PATH) -> pd.DataFra
         return _no_pairs()
     # Veto: two NIKs present and more than two edits apart belong to two people, however alike the rest is
     # (siblings share mother, address and surname). Typos, transpositions and Excel's lost digit stay within two.
-    # Only pairs that would be linked need the check.
-    vetoed = [isinstance(a, str) and isinstance(b, str) and _osa_distance(a, b, 2) > 2
-              for a, b in zip(scored["nik_l"], scored["nik_r"], strict=True)]
-    scored = scored.loc[~pd.Series(vetoed, index=scored.index, dtype=bool)]
+    # Only pairs that would be linked need the check. A NIK whose date digits contradict its record's birth date
+    # is no evidence either way: it vetoes nothing.
+    contradicted = set(prepared.loc[prepared["nik_contradicted"].fillna(False).astype(bool), "unique_id"])
+    scored = scored.loc[~nik_veto(scored, contradicted)]
     return scored[["unique_id_l", "unique_id_r", "match_probability"]].reset_index(drop=True)
+
+
+def nik_veto(scored: pd.DataFrame, contradicted: set[str]) -> pd.Series:
+    """Per scored pair: True where two NIKs more than two edits apart say two people. A record in `contradicted`
+    (its NIK's date digits contradict its own birth date) carries no evidence and vetoes nothing."""
+    vetoed = [isinstance(a, str) and isinstance(b, str) and left not in contradicted and right not in contradicted
+              and _osa_distance(a, b, 2) > 2
+              for a, b, left, right in zip(scored["nik_l"], scored["nik_r"], scored["unique_id_l"],
+                                           scored["unique_id_r"], strict=True)]
+    return pd.Series(vetoed, index=scored.index, dtype=bool)
 
 
 def _no_pairs() -> pd.DataFrame:
@@ -526,9 +659,15 @@ def link(url: str | None = None, *, run_id: str | None = None, model: Path | Non
     groups = phase("nik_groups", nik_groups, prepared)
     pairs = phase("splink", predict_pairs, prepared, model) if len(prepared) > 1 else _no_pairs()
     keys = list(prepared["unique_id"])
-    near = phase("near_nik", near_nik_pairs, prepared)
-    other_rules = phase("other_rules", other_rule_pairs, prepared)
-    del prepared["no_kk"], prepared["mother"], prepared["street"]  # no longer needed: free them before writing
+    near = phase("near_nik", near_nik_pairs, prepared) + phase("same_nik", same_nik_pairs, prepared)
+    # the home-business rule counts persons: the links so far tell which records are one person
+    birth_mother = phase("name_birth_mother", name_birth_mother_pairs, prepared) + phase(
+        "similar_name_birth", similar_name_birth_pairs, prepared)
+    so_far = phase("cluster_before_home_business", clusters, keys, groups, pairs, near + birth_mother)
+    other_rules = sorted(set(birth_mother) | set(phase("home_business", home_business_pairs, prepared, so_far)))
+    del so_far
+    # no longer needed: free them before writing
+    del prepared["no_kk"], prepared["mother"], prepared["street"], prepared["house_number"]
     cluster_of = phase("cluster", clusters, keys, groups, pairs, near + other_rules)
     writing_started = time.perf_counter()
     in_nik_group = {k for g in groups for k in g} | {k for pair in near for k in pair}

@@ -106,3 +106,42 @@ def normalise(raw: str | None) -> Name | None:
         out.append(token)
     canonical = " ".join(out)
     return Name(canonical, tuple(titles)) if canonical else None
+
+
+def _typos(a: str, b: str, limit: int) -> int:
+    """Edit distance with an adjacent transposition as one edit; anything past `limit` is limit + 1."""
+    if abs(len(a) - len(b)) > limit:
+        return limit + 1
+    previous2, previous = None, list(range(len(b) + 1))
+    for i in range(1, len(a) + 1):
+        current = [i] + [0] * len(b)
+        for j in range(1, len(b) + 1):
+            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] != b[j - 1]))
+            if previous2 is not None and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                current[j] = min(current[j], previous2[j - 2] + 1)
+        previous2, previous = previous, current
+    return min(previous[-1], limit + 1)
+
+
+def _initial_of(short: str, full: str) -> bool:
+    return len(short) == 1 and full.startswith(short)
+
+
+def same_person_spelling(a: str | None, b: str | None) -> bool:
+    """Two canonical names a clerk could have written for one person: equal; one typo or transposition; a
+    word written as its initial ("budi s" / "budi santoso"); one unrecognised word more at the front or end (a
+    title the dictionary lacks, "bu siti aminah"), the shorter keeping two words. Not: another given name or
+    surname ("dimas saputra" / "dimas pratama"), a lone shared word ("dimas" / "dimas saputra")."""
+    if not a or not b:
+        return False
+    if a == b:
+        return True
+    # one typo; two would make twins and siblings one person ("rahmawati" / "rahmadani")
+    if min(len(a), len(b)) >= 5 and _typos(a, b, 1) <= 1:
+        return True
+    ta, tb = a.split(), b.split()
+    if len(ta) == len(tb) and len(ta) > 1:
+        return all(x == y or _initial_of(x, y) or _initial_of(y, x) for x, y in zip(ta, tb, strict=True)) and any(
+            x == y and len(x) > 1 for x, y in zip(ta, tb, strict=True))
+    short, long_ = (ta, tb) if len(ta) < len(tb) else (tb, ta)
+    return len(long_) == len(short) + 1 and len(short) >= 2 and short in (long_[1:], long_[:-1])

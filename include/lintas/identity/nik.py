@@ -136,3 +136,33 @@ def disagreements(check: NikCheck, *, sex: str | None, birth_date: date | None) 
     if check.implied_birth_date and birth_date and check.implied_birth_date != birth_date:
         found.append("birth_date_mismatch")
     return found
+
+
+def _date_digits(born: date, sex: str) -> str:
+    return f"{born.day + (40 if sex == 'P' else 0):02d}{born.month:02d}{born.year % 100:02d}"
+
+
+def contradicts_record(check: NikCheck, *, sex: str | None, birth_date: date | None) -> bool:
+    """The NIK's date digits cannot be this record's: they differ from the recorded birth date (with +40 for a
+    woman) in two or more places. One differing digit is a typo on either side, or the wrong sex ticked; two or
+    more are another number: a No. KK (its issue date), a relative's NIK. Without a recorded birth date: False."""
+    if check.nik is None or birth_date is None:
+        return False
+    if check.implied_birth_date and not disagreements(check, sex=sex, birth_date=birth_date):
+        return False
+    recorded = check.nik[6:12]
+    dates = [birth_date]
+    if birth_date.day <= 12:  # day and month swapped at data entry: the same person's date
+        try:
+            dates.append(birth_date.replace(month=birth_date.day, day=birth_date.month))
+        except ValueError:
+            pass
+    return min(sum(a != b for a, b in zip(recorded, _date_digits(born, s), strict=True))
+               for s in ([sex] if sex in ("L", "P") else ["L", "P"]) for born in dates) >= 2
+
+
+def too_young_for_ktp(check: NikCheck, reference: date = REFERENCE_DATE) -> bool:
+    """The NIK's date digits say someone under 17, who has no KTP: not the NIK of a business owner or permit
+    holder (typically a No. KK, whose middle digits are its recent issue date)."""
+    born = check.implied_birth_date
+    return born is not None and born > reference.replace(year=reference.year - 17)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
-from lintas.synth import names, noise
+from lintas.synth import names, noise, second
 from lintas.synth.population import REFERENCE_DATE, Kelurahan, Person, Population, load_kelurahan
 
 # Share of each age band found in Dapodik (the rest: madrasah under Kemenag, not in PAUD, out of school).
@@ -259,7 +259,22 @@ def _records_with_truth(pop: Population) -> list[tuple[dict, int]]:
             "updated_at": _stamp(updated),
             "deleted": rng.random() < 0.02,
         }, p.person_id))
+        if pop.profile == second.NAME:
+            _second_habits(pop.seed, out[-1][0], p, hh, (street, number, rt, rw))
     return out
+
+
+def _second_habits(seed: int, record: dict, p: Person, hh, address: tuple) -> None:
+    """The second profile's school operator: other typos, a No. KK as NIK (this record often has no No. KK to
+    compare with), a remarried mother's name, 'JLN' / 'GG.' / RT-RW inside the street line."""
+    rng = second.rng_for(seed, "dapodik", p.person_id)
+    if record["nik"]:
+        record["nik"] = second.nik(record["nik"], p.nik, hh.no_kk, rng)
+    if record["nik"] == hh.no_kk and rng.random() < 0.5:
+        record["no_kk"] = ""  # the card number went into the wrong field and its own was left blank
+    record["nama"] = second.name(record["nama"], rng)
+    record["nama_ibu_kandung"] = second.mother(record["nama_ibu_kandung"], rng)
+    record["alamat_jalan"] = second.street_address(*address, rng)
 
 
 def render(pop: Population, out: Path) -> dict[str, int]:

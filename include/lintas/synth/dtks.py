@@ -7,8 +7,8 @@ import random
 from pathlib import Path
 
 from lintas.extract import dtks as dtks_contract
-from lintas.synth import noise
-from lintas.synth.population import Population
+from lintas.synth import noise, second
+from lintas.synth.population import REFERENCE_DATE, Household, Person, Population, load_kelurahan
 
 HEADER = list(dtks_contract.COLUMNS)  # the contract's column order
 
@@ -28,8 +28,9 @@ def _household_months(pop: Population, hh_id: int, n: int) -> range:
     """Which of the n months a household is in the register (joins late / leaves early sometimes)."""
     rng = random.Random(f"{pop.seed}:dtks:hh:{hh_id}")
     hh = pop.households[hh_id]
+    wrongly_in = pop.profile == second.NAME and second.register_case(pop.seed, hh_id, hh.desil)[0]
     # DTKS covers deciles 1-4; some poor families were never registered (exclusion errors are real)
-    if hh.desil > 4 or rng.random() > 0.85:
+    if (hh.desil > 4 and not wrongly_in) or rng.random() > 0.85:
         return range(0)
     start = 0 if rng.random() > 0.03 else rng.randrange(n)
     end = n if rng.random() > 0.03 else rng.randrange(start, n + 1)
@@ -60,6 +61,13 @@ def render(pop: Population, out: Path, last_period: str = "2026-10", months: int
                 pkh = hh.desil <= 2 and has_child and hh_rng.random() < 0.7
                 bpnt = hh.desil <= 3 and hh_rng.random() < 0.75
                 pbi = hh.desil <= 4 and hh_rng.random() < 0.9
+                desil = str(hh.desil)
+                if pop.profile == second.NAME:
+                    wrongly_in, paid_pkh, paid_bpnt, blank_desil = second.register_case(
+                        pop.seed, hh.household_id, hh.desil)
+                    pkh, bpnt = pkh or paid_pkh, bpnt or paid_bpnt
+                    pbi = pbi and not second.without_pbi(pop.seed, hh.household_id)
+                    desil = "" if blank_desil else desil
                 for pid in hh.members:
                     p = pop.persons[pid]
                     rng = random.Random(f"{pop.seed}:dtks:p:{pid}")
@@ -69,7 +77,7 @@ def render(pop: Population, out: Path, last_period: str = "2026-10", months: int
                     kel_name = p_kel = hh.kelurahan.name.upper()
                     if rng.random() < 0.08:
                         kel_name = p_kel.replace(" ", "").replace("-", " ")
-                    writer.writerow([
+                    row = [
                         iddtks, hh.no_kk, noise.noisy_nik(p.nik, hh.no_kk, rng),
                         noise.name_variant(p.name, p.sex, rng).upper(),
                         p.sex if rng.random() < 0.9 else ("LAKI-LAKI" if p.sex == "L" else "PEREMPUAN"),
@@ -78,8 +86,11 @@ def render(pop: Population, out: Path, last_period: str = "2026-10", months: int
                         noise.street_address(hh.street, hh.house_number, rng),
                         noise.rt_rw(hh.rt, rng), noise.rt_rw(hh.rw, rng), kel_name,
                         hh.kelurahan.kecamatan_name.upper(),
-                        str(hh.desil), *("YA" if flag else "TIDAK" for flag in (pkh, bpnt, pbi)), period,
-                    ])
+                        desil, *("YA" if flag else "TIDAK" for flag in (pkh, bpnt, pbi)), period,
+                    ]
+                    if pop.profile == second.NAME:
+                        _second_habits(pop, p, hh, row, late_month=index < months - 1)
+                    writer.writerow(row)
                     rows += 1
         counts[path.name] = rows
     with (truth_dir / "dinsos_dtks.csv").open("w", encoding="utf-8", newline="") as fh:
@@ -87,3 +98,30 @@ def render(pop: Population, out: Path, last_period: str = "2026-10", months: int
         writer.writerow(["iddtks", "person_id"])
         writer.writerows(sorted(truth.items()))
     return counts
+
+
+def _second_habits(pop: Population, p: Person, hh: Household, row: list, *, late_month: bool) -> None:
+    """The second profile's clerk: other typos, a No. KK as NIK, a remarried mother's name, an old address
+    for someone who moved, a child's NIK not issued yet in the early months."""
+    rng = second.rng_for(pop.seed, "dtks", p.person_id)
+    row[2] = second.nik(row[2], p.nik, hh.no_kk, rng)
+    if late_month and second.nik_issued_late(pop.seed, p.person_id, p.birth_date, REFERENCE_DATE):
+        row[2] = ""
+    row[3] = second.name(row[3], rng)
+    row[8] = second.mother(row[8], rng)
+    moved = second.moved_from(pop.seed, p.person_id, _kelurahan())
+    if moved:  # the register was not updated: the address before the move
+        kel, street, number, rt, rw = moved
+        row[9:14] = [second.street_address(street, number, rt, rw, rng), f"{rt:03d}", f"{rw:03d}",
+                     kel.name.upper(), kel.kecamatan_name.upper()]
+    else:
+        row[9] = second.street_address(hh.street, hh.house_number, hh.rt, hh.rw, rng)
+
+
+_KELURAHAN: list = []
+
+
+def _kelurahan() -> list:
+    if not _KELURAHAN:
+        _KELURAHAN.extend(load_kelurahan())
+    return _KELURAHAN

@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
-from lintas.synth import names, noise, umkm
+from lintas.synth import names, noise, second, umkm
 from lintas.synth.population import REFERENCE_DATE, Kelurahan, Person, Population, load_kelurahan
 
 PERMITS_CITY = 35_000
@@ -216,7 +216,23 @@ def _permit(pop: Population, rng: random.Random, kelurahan: list[Kelurahan], *, 
         "created_at": created,
         "updated_at": updated,
     }
+    if person is not None and pop.profile == second.NAME:
+        hh = pop.household_of(person)
+        home = kel == hh.kelurahan and hh.street.upper() in street_line and not street_line.startswith("RUKO")
+        _second_habits(pop, row, person, home=home)
     return _Permit(row, kbli, person.person_id if person is not None else None)
+
+
+def _second_habits(pop: Population, row: dict, person: Person, *, home: bool) -> None:
+    """The second profile's licensing clerk: other typos, the No. KK as NIK, 'JLN' / 'GG.' / RT-RW inside the
+    street line of a business run from home."""
+    rng = second.rng_for(pop.seed, "izin", row["nib"])
+    hh = pop.household_of(person)
+    row["nama_penanggung_jawab"] = second.name(row["nama_penanggung_jawab"], rng)
+    if row["nik_penanggung_jawab"]:
+        row["nik_penanggung_jawab"] = second.nik(row["nik_penanggung_jawab"], person.nik, hh.no_kk, rng)
+    if home:
+        row["alamat_usaha"] = second.street_address(hh.street, hh.house_number, hh.rt, hh.rw, rng)
 
 
 def _issue_date(rng: random.Random, until: date = REFERENCE_DATE) -> date:

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from lintas import settings
-from lintas.synth import names
+from lintas.synth import names, second
 
 CITY_RESIDENTS = 889_359  # Kepmendagri 2025, Kota Malang
 SCALES = {"small": 6_000 / CITY_RESIDENTS, "city": 1.0}
@@ -67,6 +67,7 @@ class Population:
     seed: int
     persons: list[Person]
     households: list[Household]
+    profile: str = "default"  # noise profile of the deliveries: "default" or "second" (synth/second.py)
 
     def household_of(self, person: Person) -> Household:
         return self.households[person.household_id]
@@ -131,7 +132,9 @@ def _desil(rng: random.Random) -> int:
     return rng.choices(range(1, 11), weights=[6, 6, 6, 7, 9, 11, 13, 14, 14, 14])[0]
 
 
-def generate(scale: str = "small", seed: int = 1) -> Population:
+def generate(scale: str = "small", seed: int = 1, profile: str = "default") -> Population:
+    """The residents; `profile` chooses how the agencies' deliveries rendered from them are noised."""
+    second.check(profile)
     rng = random.Random(seed)
     target = max(50, round(CITY_RESIDENTS * scale_factor(scale)))
     kelurahan = load_kelurahan()
@@ -183,4 +186,4 @@ def generate(scale: str = "small", seed: int = 1) -> Population:
         if rng.random() < 0.06:
             add_person(hh, rng.choice("LP"), _birth(rng, 60, 90), rng.choice(["ORANG TUA", "MERTUA"]),
                        _name(rng, "P"), local)
-    return Population(seed=seed, persons=persons, households=households)
+    return Population(seed=seed, persons=persons, households=households, profile=profile)

@@ -21,7 +21,7 @@ import openpyxl
 from openpyxl.styles import Alignment, Border, Font, Side
 from openpyxl.utils import get_column_letter
 
-from lintas.synth import names, noise
+from lintas.synth import names, noise, second
 from lintas.synth.population import CITY_RESIDENTS, REFERENCE_DATE, Person, Population
 
 OWNERS_CITY = 12_000  # UMKM binaan at city scale
@@ -360,7 +360,7 @@ def _row(pop: Population, owner: Owner, index: int, training: tuple[str, date]) 
         amount = _amount_cell(loan, rng)
     else:
         amount = rng.choice([(None, None), (None, None), ("-", "@"), (0, "#,##0")])
-    return [
+    row = [
         (None, None),  # NO: numbered when the sheet is written
         (noise.name_variant(p.name, p.sex, rng).upper() if rng.random() < 0.9 else p.name, None),
         _nik_cell(noise.noisy_nik(p.nik, hh.no_kk, rng), rng),
@@ -380,6 +380,25 @@ def _row(pop: Population, owner: Owner, index: int, training: tuple[str, date]) 
         (_yes_no(loan is not None, rng), None),
         amount,
     ]
+    if pop.profile == second.NAME:
+        _second_habits(pop.seed, row, p, hh, index)
+    return row
+
+
+def _second_habits(seed: int, row: list, p: Person, hh, index: int) -> None:
+    """The second profile's workbook keeper: other typos, the No. KK as NIK, NIKs typed as numbers more often
+    (some with 15 digits), dates as serial numbers more often, 'JLN' / 'GG.' / RT-RW inside the street line."""
+    rng = second.rng_for(seed, "umkm", p.person_id, index)
+    row[1] = (second.name(row[1][0], rng), row[1][1])
+    value, _ = row[2]
+    if isinstance(value, str):
+        text = second.nik(value.lstrip("'"), p.nik, hh.no_kk, rng)
+        row[2] = second.nik_cell(text, rng) or (text, "@")
+    for column in (4, 15):
+        value, _ = row[column]
+        if isinstance(value, datetime) and second.date_as_serial(rng):
+            row[column] = ((value.date() - EXCEL_EPOCH).days, "General")
+    row[5] = (second.street_address(hh.street, hh.house_number, hh.rt, hh.rw, rng), None)
 
 
 # --- workbooks ------------------------------------------------------------------------------------------------------
