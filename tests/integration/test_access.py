@@ -342,3 +342,20 @@ def test_row_level_security_and_hmac_work_on_the_embedded_server_without_contrib
     finally:
         access.revoke_login(login, url, drop=True)
         warehouse.drop_database(url)
+
+
+def test_prepare_over_marts_published_by_an_older_version_keeps_roles_and_grants_nothing(warehouse_url):
+    """An upgrade: marts published before the area marts had `as_of_date`. `lintas warehouse prepare` must not
+    fail on them; their policies and views follow with the next publish, and until then analysts read nothing."""
+    with warehouse.connect(warehouse_url) as conn:
+        conn.execute("create schema marts")
+        conn.execute("create table marts.mart_kelurahan_needs (kode_kelurahan text, rule_code text, persons int)")
+        conn.execute("create table marts.dim_person (person_id bigint, nik text, kode_kelurahan text)")
+    warehouse.prepare(warehouse_url)
+    with warehouse.connect(warehouse_url) as conn:
+        roles = {r[0] for r in conn.execute("select rolname from pg_roles where rolname like 'lintas\\_%'")}
+        readable = conn.execute(
+            "select has_table_privilege('lintas_analyst', 'marts.dim_person', 'select'),"
+            " has_table_privilege('lintas_public', 'marts.mart_kelurahan_needs', 'select')").fetchone()
+    assert {"lintas_pipeline", "lintas_analyst", "lintas_kecamatan", "lintas_public"} <= roles
+    assert readable == (False, False)
