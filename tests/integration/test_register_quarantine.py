@@ -148,7 +148,8 @@ def test_a_spike_of_exits_is_held_back(register):
                         " and batch_id is null and not success")
     assert failed == [("marts_fct_dtks_register_events",
                        "register exits of the latest month at most 3x the median of the previous six months"
-                       " (or 2% of the register, or 10)")]
+                       " (or 2% of the register, or 10); with under 3 months of history at most 10% of the register"
+                       " (or 10)")]
 
 
 def test_formula_like_names_reach_the_marts_neutralised(register):
@@ -188,5 +189,7 @@ def test_the_churn_check_is_relative_to_the_usual_months(warehouse_url):
     assert not _churn_gate(warehouse_url, [*steady, 3800], 185_000)
     assert not _churn_gate(warehouse_url, [4000, 4000, 4000, 4000, 4000, 4000, 12_100], 185_000)  # 3x of 4,000
     assert _churn_gate(warehouse_url, [4000, 4000, 4000, 4000, 4000, 4000, 11_900], 185_000)
-    assert _churn_gate(warehouse_url, [3500], 185_000), "the first month with exits: only the 2% floor applies"
-    assert not _churn_gate(warehouse_url, [3800], 185_000)
+    # under three earlier months there is no baseline: at most 10% of the register (the raw gate's shrink bound)
+    assert _churn_gate(warehouse_url, [18_000], 185_000), "the first month with exits"
+    assert not _churn_gate(warehouse_url, [19_000], 185_000)
+    assert _churn_gate(warehouse_url, [1000, 1000, 3800], 185_000), "two earlier months are no baseline yet"
