@@ -22,7 +22,7 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).parent))
 from bench_linkage import score  # noqa: E402
 
-from lintas.identity import linkage, nik  # noqa: E402
+from lintas.identity import linkage, names, nik  # noqa: E402
 
 
 def peak_mb() -> float:
@@ -32,7 +32,7 @@ def peak_mb() -> float:
 def _nik_relation(a, b) -> str:
     if not isinstance(a, str) or not isinstance(b, str):
         return "nik missing"
-    distance = linkage._osa_distance(a, b, 2)
+    distance = names.osa_distance(a, b, 2)
     return {0: "nik equal", 1: "nik 1 edit", 2: "nik 2 edits"}.get(distance, "nik far")
 
 

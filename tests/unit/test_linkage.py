@@ -4,7 +4,7 @@ from datetime import date
 
 import pandas as pd
 
-from lintas.identity import linkage
+from lintas.identity import linkage, names
 
 COLUMNS = linkage.FEATURES
 
@@ -69,9 +69,9 @@ def test_person_ids_are_stable_and_merges_and_splits_are_recorded():
 
 
 def test_edit_distance_counts_a_transposition_once():
-    assert linkage._osa_distance("3573011708850012", "3573011708850021", 2) == 1
-    assert linkage._osa_distance("3573011708850012", "3573011708850012", 2) == 0
-    assert linkage._osa_distance("3573011708850012", "9999999999999999", 2) == 3  # stops counting past 2
+    assert names.osa_distance("3573011708850012", "3573011708850021", 2) == 1
+    assert names.osa_distance("3573011708850012", "3573011708850012", 2) == 0
+    assert names.osa_distance("3573011708850012", "9999999999999999", 2) == 3  # stops counting past 2
 
 
 def test_near_nik_rule_catches_a_transposition():

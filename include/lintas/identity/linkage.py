@@ -339,7 +339,7 @@ def similar_name_birth_pairs(prepared: pd.DataFrame) -> list[tuple[str, str]]:
     torn = set()
     for record, others in partners.items():
         niks = sorted({nik_of[k] for k in others | {record} if k in nik_of})
-        if any(_osa_distance(x, y, 2) > 2 for i, x in enumerate(niks) for y in niks[i + 1:]):
+        if any(names.osa_distance(x, y, 2) > 2 for i, x in enumerate(niks) for y in niks[i + 1:]):
             torn.add(record)
     return sorted((a, b) for a, b in zip(found["uid_l"], found["uid_r"], strict=True)
                   if a not in torn and b not in torn)
@@ -543,7 +543,7 @@ def nik_veto(scored: pd.DataFrame, contradicted: set[str]) -> pd.Series:
     """Per scored pair: True where two NIKs more than two edits apart say two people. A record in `contradicted`
     (its NIK's date digits contradict its own birth date) carries no evidence and vetoes nothing."""
     vetoed = [isinstance(a, str) and isinstance(b, str) and left not in contradicted and right not in contradicted
-              and _osa_distance(a, b, 2) > 2
+              and names.osa_distance(a, b, 2) > 2
               for a, b, left, right in zip(scored["nik_l"], scored["nik_r"], scored["unique_id_l"],
                                            scored["unique_id_r"], strict=True)]
     return pd.Series(vetoed, index=scored.index, dtype=bool)
@@ -552,26 +552,6 @@ def nik_veto(scored: pd.DataFrame, contradicted: set[str]) -> pd.Series:
 def _no_pairs() -> pd.DataFrame:
     return pd.DataFrame({"unique_id_l": pd.Series(dtype=object), "unique_id_r": pd.Series(dtype=object),
                          "match_probability": pd.Series(dtype=float)})
-
-
-def _osa_distance(a: str, b: str, limit: int) -> int:
-    """Edit distance counting an adjacent transposition as one edit; stops counting past `limit`."""
-    if a == b:
-        return 0
-    if abs(len(a) - len(b)) > limit:
-        return limit + 1
-    previous2, previous = None, list(range(len(b) + 1))
-    for i in range(1, len(a) + 1):
-        current = [i] + [0] * len(b)
-        for j in range(1, len(b) + 1):
-            cost = a[i - 1] != b[j - 1]
-            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost)
-            if previous2 is not None and i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
-                current[j] = min(current[j], previous2[j - 2] + 1)
-        if min(current) > limit:
-            return limit + 1
-        previous2, previous = previous, current
-    return previous[-1]
 
 
 def clusters(record_keys: list[str], groups: list[list[str]], pairs: pd.DataFrame,
