@@ -53,11 +53,7 @@ def _runtime_env(context, operator) -> None:
     if env["LINTAS_PGPASSWORD"]:
         mask_secret(env["LINTAS_PGPASSWORD"])
     operator.env = {**(operator.env or {}), **{k: env[k] for k in _RUNTIME_KEYS}}
-    # the operator object can outlive one run (dag.test(), a long-lived worker): start from the rendered selection
-    # every time, so a hand run's `source` never narrows a later run
-    if not hasattr(operator, "_lintas_rendered_selection"):
-        operator._lintas_rendered_selection = (operator.selector, operator.select, operator.exclude)
-    operator.selector, operator.select, operator.exclude = operator._lintas_rendered_selection
+    # `operator` is this run's copy of the task (Airflow's prepare_for_execution): narrowing it leaves later runs be
     source = (context.get("params") or {}).get("source")
     if source and operator.task_id.endswith(PRODUCER_TASK_ID) and operator.selector == dbt.LINKAGE_INPUT:
         operator.selector, operator.select, operator.exclude = None, source_selection(source), dbt.NOT_IN_BUILDS

@@ -21,8 +21,11 @@ def dagbag():
     from airflow.dag_processing.dagbag import DagBag
 
     from lintas import settings
+    from tests.fixtures.dag_runs import remember_declared_params
 
-    return DagBag(dag_folder=str(settings.dags_dir()))
+    bag = DagBag(dag_folder=str(settings.dags_dir()))
+    remember_declared_params(bag)
+    return bag
 
 
 @pytest.fixture(scope="session", autouse=True)

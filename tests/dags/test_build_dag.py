@@ -10,6 +10,7 @@ import sys
 
 from lintas import assets, dbt_airflow, settings, warehouse
 from lintas.transform import dbt
+from tests.fixtures.dag_runs import run_dag
 from tests.fixtures.dtks_files import good_file
 
 DAG_ID = "lintas_build_warehouse"
@@ -123,7 +124,7 @@ def test_manifest_is_rebuilt_when_the_project_changes():
 # ---- end to end (dag.test) ----
 
 def _run(dagbag, dag_id, **conf):
-    dagrun = dagbag.dags[dag_id].test(run_conf=conf or None)
+    dagrun = run_dag(dagbag, dag_id, **conf)
     return dagrun, {ti.task_id: ti for ti in dagrun.get_task_instances()}
 
 
@@ -221,6 +222,8 @@ def test_hand_run_full_refresh_and_one_source(airflow_db, dagbag, warehouse_url,
 
     dagrun, tis = _run(dagbag, DAG_ID, full_refresh=True)
     assert dagrun.state == "success"
+    rebuilt = {uid for uid, _ in _dbt_results(warehouse_url, dagrun.run_id)}
+    assert "model.lintas.stg_disdik__students" in rebuilt, "the hand run's `source` did not narrow the next run"
     with warehouse.connect(warehouse_url) as conn:
         kept = conn.execute("select count(*) from intermediate.int_dinsos__dtks_members_located"
                             " where periode = '1999-01'").fetchone()[0]

@@ -6,6 +6,7 @@ from lintas import warehouse
 from lintas.standins.dapodik import DapodikServer
 from tests.dags.test_dag_integrity import EXTRACT_DAGS
 from tests.fixtures import bad_deliveries, izin_db
+from tests.fixtures.dag_runs import run_dag
 from tests.fixtures.dapodik_records import TOKEN, student
 from tests.fixtures.dtks_files import good_file, member, write
 from tests.fixtures.umkm_workbooks import good_workbook
@@ -17,7 +18,7 @@ def _mart_snapshot(url):
 
 
 def _run(dagbag, dag_id):
-    dagrun = dagbag.dags[dag_id].test()
+    dagrun = run_dag(dagbag, dag_id)
     return dagrun.state, {ti.task_id: ti.state for ti in dagrun.get_task_instances()}
 
 
@@ -132,7 +133,7 @@ def test_a_refused_token_fails_the_run_at_once(airflow_db, dagbag, warehouse_url
     with DapodikServer([student(1)], token=TOKEN) as api:
         monkeypatch.setenv("LINTAS_DAPODIK_URL", api.base_url)
         monkeypatch.setenv("LINTAS_DAPODIK_TOKEN", "an-old-token")
-        dagrun = dagbag.dags["lintas_extract_disdik_dapodik"].test()
+        dagrun = run_dag(dagbag, "lintas_extract_disdik_dapodik")
         pull = next(ti for ti in dagrun.get_task_instances() if ti.task_id == "pull_api")
         assert dagrun.state == "failed"
         assert (pull.state, pull.try_number) == ("failed", 1), "a refused token is not retried"
@@ -160,7 +161,7 @@ def test_an_inconsistent_pull_fails_the_extract_without_retry_and_triggers_no_bu
                        faults=Faults(repeat_pages={3: 2})) as api:
         monkeypatch.setenv("LINTAS_DAPODIK_URL", api.base_url)
         monkeypatch.setenv("LINTAS_DAPODIK_TOKEN", TOKEN)
-        dagrun = dagbag.dags["lintas_extract_disdik_dapodik"].test()
+        dagrun = run_dag(dagbag, "lintas_extract_disdik_dapodik")
         tis = {ti.task_id: ti for ti in dagrun.get_task_instances()}
         assert dagrun.state == "failed"
         assert (tis["pull_api"].state, tis["pull_api"].try_number) == ("failed", 1), "a data verdict: not retried"
@@ -190,7 +191,7 @@ def test_a_poison_file_fails_the_run_once_without_retry_and_the_good_month_still
     events_before = _asset_events(RAW_DINSOS_DTKS.uri)
     bad_deliveries.dtks_in_utf16(outbox, period="2026-09")
     good_file(outbox, period="2026-10", count=20)
-    dagrun = dagbag.dags["lintas_extract_dinsos_dtks"].test()
+    dagrun = run_dag(dagbag, "lintas_extract_dinsos_dtks")
     tries = {ti.task_id: (ti.state, ti.try_number) for ti in dagrun.get_task_instances()}
     assert dagrun.state == "failed"
     assert tries["load_outbox"] == ("success", 1)
