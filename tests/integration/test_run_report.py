@@ -11,7 +11,7 @@ import pytest
 
 from lintas import cli, pipeline, warehouse
 from lintas.load.raw import RunContext
-from lintas.report import run_report
+from lintas.report import collect, formatting, run_report
 from lintas.transform import dbt
 from tests.fixtures.dtks_files import HEADER, member, write
 from tests.fixtures.umkm_workbooks import owner, write_workbook
@@ -233,10 +233,10 @@ def test_escapes_text_from_the_audit_tables(warehouse_url, tmp_path):
 
 def test_runs_must_be_positive(warehouse_url):
     with pytest.raises(ValueError):
-        run_report.collect(warehouse_url, runs=0)
+        collect.report_data(warehouse_url, runs=0)
 
 
 def test_observed_values_that_are_not_numbers_are_not_shown():
-    assert run_report._observed("0.95") == "0.95" and run_report._observed("1200") == "1,200"
-    assert run_report._observed("0.6746031746031746") == "0.6746"
-    assert "3573" not in run_report._observed("['3573051501800001']")
+    assert formatting.observed("0.95") == "0.95" and formatting.observed("1200") == "1,200"
+    assert formatting.observed("0.6746031746031746") == "0.6746"
+    assert "3573" not in formatting.observed("['3573051501800001']")
