@@ -27,7 +27,7 @@ from pathlib import Path
 import pandas as pd
 
 from lintas import pipeline, warehouse
-from lintas.identity import linkage, nik
+from lintas.identity import features, linkage, nik, scoring
 from lintas.load.raw import RunContext
 from lintas.standins.dapodik import DapodikServer
 from lintas.synth import dapodik as synth_dapodik
@@ -131,12 +131,12 @@ def main() -> None:
                   f"{time.perf_counter() - started:.0f}s")
             if args.dump:
                 args.dump.mkdir(parents=True, exist_ok=True)
-                linkage.read_source_records(url).to_pickle(args.dump / "records.pkl")
+                features.read_source_records(url).to_pickle(args.dump / "records.pkl")
                 pd.Series(true).to_pickle(args.dump / "truth.pkl")
             if args.train:
                 started = time.perf_counter()
-                linkage.train(linkage.prepare(linkage.read_source_records(url)))
-                print(f"trained model {linkage.model_version()} in {time.perf_counter() - started:.0f}s")
+                scoring.train(features.prepare(features.read_source_records(url)))
+                print(f"trained model {scoring.model_version()} in {time.perf_counter() - started:.0f}s")
             started = time.perf_counter()
             # in a child process, so its peak memory is measured alone; exceptions come back to here
             with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:

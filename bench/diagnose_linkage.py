@@ -22,7 +22,7 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).parent))
 from bench_linkage import score  # noqa: E402
 
-from lintas.identity import linkage, names, nik  # noqa: E402
+from lintas.identity import features, linkage, names, nik, scoring, workspace  # noqa: E402
 
 
 def peak_mb() -> float:
@@ -36,12 +36,12 @@ def _nik_relation(a, b) -> str:
     return {0: "nik equal", 1: "nik 1 edit", 2: "nik 2 edits"}.get(distance, "nik far")
 
 
-def count_blocked_pairs(prepared: pd.DataFrame, rules: list[str] = linkage.BLOCKING) -> int:
+def count_blocked_pairs(prepared: pd.DataFrame, rules: list[str] = scoring.BLOCKING) -> int:
     """Candidate pairs the model will score, per blocking rule: the pairs a rule adds to the earlier rules' (as
     Splink dedupes them). Counts only; a rule whose count grows with the square of the records shows here."""
     total = 0
-    with linkage.duckdb_connection() as con:
-        linkage.create_linkage_features(con, prepared)
+    with workspace.duckdb_connection() as con:
+        scoring.create_linkage_features(con, prepared)
         for i, rule in enumerate(rules):
             began = time.perf_counter()
             earlier = " or ".join(f"coalesce({r}, false)" for r in rules[:i]) or "false"
@@ -57,13 +57,13 @@ def count_blocked_pairs(prepared: pd.DataFrame, rules: list[str] = linkage.BLOCK
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("dump", type=Path)
-    parser.add_argument("--model", type=Path, default=linkage.MODEL_PATH)
+    parser.add_argument("--model", type=Path, default=scoring.MODEL_PATH)
     parser.add_argument("--fresh", action="store_true", help="score the pairs again, not from the cache")
     parser.add_argument("--blocking", action="store_true", help="only count the candidate pairs per blocking rule")
     args = parser.parse_args()
     records = pd.read_pickle(args.dump / "records.pkl")
     if args.blocking:
-        count_blocked_pairs(linkage.prepare(records))
+        count_blocked_pairs(features.prepare(records))
         return
     true = pd.read_pickle(args.dump / "truth.pkl").to_dict()
     print(f"records {len(records):,}; peak after read {peak_mb():,.0f} MB")
@@ -76,26 +76,25 @@ def main() -> None:
         print(f"  {name}: {timings[name]} s, peak {peak_mb():,.0f} MB", flush=True)
         return out
 
-    prepared = phase("prepare", linkage.prepare, records)
+    prepared = phase("prepare", features.prepare, records)
     why_no_nik = {}
     for key, raw, cell, kk in zip(records["record_key"], records["nik"], records["nik_from_number_cell"],
                                   records["no_kk"], strict=True):
         check = nik.check_nik(raw, from_number_cell=bool(cell))
         why_no_nik[key] = ",".join(check.problems) or ("is_no_kk" if nik.clean(raw) == nik.clean(kk) else "ok")
     del records
-    groups = phase("nik_groups", linkage.nik_groups, prepared)
-    cache = args.dump / f"pairs_{linkage.model_version(args.model)}.pkl"  # the model's pairs, when unchanged
-    if cache.exists() and not args.fresh:
-        pairs = pd.read_pickle(cache)
-    else:
-        pairs = phase("splink", linkage.predict_pairs, prepared, args.model)
+    cache = args.dump / f"pairs_{scoring.model_version(args.model)}.pkl"  # the model's pairs, when unchanged
+
+    def predict(prepared: pd.DataFrame, model: Path) -> pd.DataFrame:
+        if cache.exists() and not args.fresh:
+            return pd.read_pickle(cache)
+        pairs = scoring.predict_pairs(prepared, model)
         pairs.to_pickle(cache)
-    near = phase("near_nik", linkage.near_nik_pairs, prepared) + linkage.same_nik_pairs(prepared)
-    keys = list(prepared["unique_id"])
-    so_far = linkage.clusters(keys, groups, pairs, near + linkage.name_birth_mother_pairs(prepared)
-                              + linkage.similar_name_birth_pairs(prepared))
-    others = phase("other rules", linkage.other_rule_pairs, prepared, so_far)  # as linkage.link: persons so far
-    cluster_of = phase("cluster", linkage.clusters, keys, groups, pairs, near + others)
+        return pairs
+
+    resolved = linkage.resolve(prepared, args.model, phase=phase, predict=predict)
+    groups, pairs, near = resolved.groups, resolved.pairs, resolved.nik_rule_pairs
+    others, cluster_of = resolved.other_rule_pairs, resolved.cluster_of
     print(f"total {sum(timings.values()):.1f} s; persons {len(set(cluster_of.values())):,}")
 
     ours = score(cluster_of, true)
@@ -150,7 +149,7 @@ def main() -> None:
                 f"grouped {int(a in grouped)}{int(b in grouped)}")
 
     by_true: dict[int, list[str]] = {}
-    for k in keys:
+    for k in cluster_of:
         if k in true:
             by_true.setdefault(true[k], []).append(k)
     misses = Counter()
@@ -173,7 +172,7 @@ def main() -> None:
             if a.split(":")[0] != b.split(":")[0] and a in true and b in true and true[a] != true[b]:
                 how = ("near" if tuple(sorted((a, b))) in near_set else "") + (
                     "rule" if tuple(sorted((a, b))) in other_set else "") + (
-                    "model" if prob.get((a, b), 0) >= linkage.MATCH_THRESHOLD else "")
+                    "model" if prob.get((a, b), 0) >= scoring.MATCH_THRESHOLD else "")
                 wrong[(*describe(a, b), "direct:" + (how or "chain"))] += 1
     near_kinds = Counter()
     for a, b in near:

@@ -8,7 +8,7 @@ import json
 import pytest
 
 from lintas import pipeline, warehouse
-from lintas.identity import linkage, training
+from lintas.identity import linkage, scoring, training
 from lintas.load.raw import RunContext
 from lintas.synth import dtks as synth_dtks
 from lintas.synth import population
@@ -34,8 +34,8 @@ def small_warehouse(warehouse_url, tmp_path, monkeypatch):
 
 def test_retraining_writes_a_new_valid_version_and_never_the_reviewed_model(small_warehouse, tmp_path,
                                                                              monkeypatch):
-    reviewed = linkage.MODEL_PATH.read_bytes()
-    reviewed_version = linkage.model_metadata()["version"]
+    reviewed = scoring.MODEL_PATH.read_bytes()
+    reviewed_version = scoring.model_metadata()["version"]
     out_dir = tmp_path / "models"
 
     first = training.retrain(out_dir=out_dir)
@@ -45,10 +45,10 @@ def test_retraining_writes_a_new_valid_version_and_never_the_reviewed_model(smal
     model = json.loads(path.read_text(encoding="utf-8"))
     with warehouse.connect(small_warehouse) as conn:
         records = conn.execute("select count(*) from intermediate.int_identity__source_records").fetchone()[0]
-    assert model[linkage.METADATA_KEY]["records"] == first["records"] == records
+    assert model[scoring.METADATA_KEY]["records"] == first["records"] == records
     assert {c["output_column_name"] for c in model["comparisons"]} == {
         c["output_column_name"] for c in json.loads(reviewed)["comparisons"]}
-    assert linkage.MODEL_PATH.read_bytes() == reviewed, "the reviewed model must never be overwritten"
+    assert scoring.MODEL_PATH.read_bytes() == reviewed, "the reviewed model must never be overwritten"
 
     # a second run is the next version, beside the first
     second = training.retrain(out_dir=out_dir)
@@ -60,13 +60,13 @@ def test_retraining_writes_a_new_valid_version_and_never_the_reviewed_model(smal
     linkage.link(run_id="retrained")
     with warehouse.connect(small_warehouse) as conn:
         used = dict(conn.execute("select airflow_run_id, model_version from identity.link_run"))
-    assert used == {"reviewed": linkage.model_version(linkage.MODEL_PATH), "retrained": first["model_version"]}
+    assert used == {"reviewed": scoring.model_version(scoring.MODEL_PATH), "retrained": first["model_version"]}
     assert used["retrained"].startswith(f"v{reviewed_version + 1}-")
 
 
 def test_a_model_with_a_missing_probability_is_not_valid(tmp_path):
-    model = json.loads(linkage.MODEL_PATH.read_text(encoding="utf-8"))
-    assert training.validate_model(linkage.MODEL_PATH) == []
+    model = json.loads(scoring.MODEL_PATH.read_text(encoding="utf-8"))
+    assert training.validate_model(scoring.MODEL_PATH) == []
     del model["comparisons"][1]["comparison_levels"][1]["m_probability"]
     broken = tmp_path / "broken.json"
     broken.write_text(json.dumps(model), encoding="utf-8")

@@ -4,9 +4,9 @@ from datetime import date
 
 import pandas as pd
 
-from lintas.identity import linkage, names
+from lintas.identity import clusters, features, linkage, names, rules, scoring, workspace
 
-COLUMNS = linkage.FEATURES
+COLUMNS = features.FEATURES
 
 
 def records(*rows: dict) -> pd.DataFrame:
@@ -21,7 +21,7 @@ def test_a_nik_shared_by_records_that_agree_is_one_person_and_a_disputed_one_is_
         {"unique_id": "a:2", "nik": "3573014302010007", "dob": "2001-02-03", "sex": "P"},
         {"unique_id": "b:2", "nik": "3573014302010007", "dob": "1975-06-01", "sex": "P"},  # copy-pasted NIK
     )
-    assert linkage.nik_groups(prepared) == [["a:1", "b:1"]]
+    assert rules.nik_groups(prepared) == [["a:1", "b:1"]]
 
 
 def test_near_nik_rule_needs_the_name_and_a_place_or_birth_date_as_witness():
@@ -38,32 +38,32 @@ def test_near_nik_rule_needs_the_name_and_a_place_or_birth_date_as_witness():
         {"unique_id": "disdik:1", "nik": "3573020507980003", "name": "dimas saputra", "sex": "P",
          "kelurahan": "35.73.02.1005"},
     )
-    assert linkage.near_nik_pairs(prepared) == [("dtks:1", "umkm:1")]
+    assert rules.near_nik_pairs(prepared) == [("dtks:1", "umkm:1")]
 
 
 def test_clusters_join_nik_groups_rule_pairs_and_only_confident_model_pairs():
     pairs = pd.DataFrame({"unique_id_l": ["c", "e"], "unique_id_r": ["d", "f"],
-                          "match_probability": [linkage.MATCH_THRESHOLD, linkage.MATCH_THRESHOLD - 0.01]})
-    cluster_of = linkage.clusters(list("abcdef"), [["a", "b"]], pairs, [("b", "c")])
+                          "match_probability": [scoring.MATCH_THRESHOLD, scoring.MATCH_THRESHOLD - 0.01]})
+    cluster_of = clusters.components(list("abcdef"), [["a", "b"]], pairs, [("b", "c")])
     assert len({cluster_of[k] for k in "abcd"}) == 1
     assert cluster_of["e"] != cluster_of["f"], "below the threshold: review, not link"
 
 
 def test_person_ids_are_stable_and_merges_and_splits_are_recorded():
     counter = iter(range(100, 200))
-    first = linkage.assign_person_ids({"a": "a", "b": "a", "c": "c", "d": "d"}, {}, lambda: next(counter))
+    first = clusters.assign_person_ids({"a": "a", "b": "a", "c": "c", "d": "d"}, {}, lambda: next(counter))
     assert first.person_of == {"a": 100, "b": 100, "c": 101, "d": 102}
     # next month: the same clusters plus a new record keep their ids
-    again = linkage.assign_person_ids({"a": "a", "b": "a", "c": "c", "d": "d", "e": "e"}, first.person_of,
+    again = clusters.assign_person_ids({"a": "a", "b": "a", "c": "c", "d": "d", "e": "e"}, first.person_of,
                                       lambda: next(counter))
     assert {k: again.person_of[k] for k in "abcd"} == first.person_of and again.person_of["e"] == 103
     # c and d turn out to be one person: the merge keeps one id and records the other
-    merged = linkage.assign_person_ids({"a": "a", "b": "a", "c": "c", "d": "c"}, first.person_of,
+    merged = clusters.assign_person_ids({"a": "a", "b": "a", "c": "c", "d": "c"}, first.person_of,
                                        lambda: next(counter))
     assert merged.person_of["c"] == merged.person_of["d"] == 101
     assert merged.merges == [(101, [102])]
     # a and b turn out to be two people: the larger part keeps the id, the other gets a new one
-    split = linkage.assign_person_ids({"a": "a", "b": "b"}, {"a": 100, "b": 100}, lambda: next(counter))
+    split = clusters.assign_person_ids({"a": "a", "b": "b"}, {"a": 100, "b": 100}, lambda: next(counter))
     assert split.person_of["a"] == 100 and split.person_of["b"] == 104
     assert split.splits == [(100, [104])]
 
@@ -79,7 +79,7 @@ def test_near_nik_rule_catches_a_transposition():
         {"unique_id": "a", "nik": "3573011708850012", "name": "budi santoso", "kelurahan": "35.73.01.1001"},
         {"unique_id": "b", "nik": "3573011708850021", "name": "budi santoso", "kelurahan": "35.73.01.1001"},
     )
-    assert linkage.near_nik_pairs(prepared) == [("a", "b")]
+    assert rules.near_nik_pairs(prepared) == [("a", "b")]
 
 
 def test_a_same_birth_date_witnesses_a_near_nik_only_when_the_nik_differs_in_its_date_digits():
@@ -101,11 +101,11 @@ def test_a_same_birth_date_witnesses_a_near_nik_only_when_the_nik_differs_in_its
         {"unique_id": "disdik:3", "nik": "3573021203100005", "name": "rina wati", "sex": "P",
          "dob": "2010-03-12", "kelurahan": "35.73.02.1001", "mother": "sri rahayu"},
     )
-    assert linkage.near_nik_pairs(prepared) == [("disdik:2", "dtks:2"), ("disdik:3", "dtks:3")]
+    assert rules.near_nik_pairs(prepared) == [("disdik:2", "dtks:2"), ("disdik:3", "dtks:3")]
 
 
 def test_a_permit_joins_a_near_nik_of_the_same_name_only_outside_the_date_digits_and_unambiguously():
-    permit = linkage.PERMITS
+    permit = features.PERMITS
     prepared = records(
         # the business address differs from the home: no witness is possible, the serial typo is accepted
         {"unique_id": "umkm:1", "source": "diskopindag_umkm", "nik": "3573050101800011", "name": "agus salim",
@@ -125,7 +125,7 @@ def test_a_permit_joins_a_near_nik_of_the_same_name_only_outside_the_date_digits
         {"unique_id": f"{permit}:3", "source": permit, "nik": "3573050505800032", "name": "eko prasetyo",
          "kelurahan": "35.73.01.1003"},
     )
-    assert linkage.near_nik_pairs(prepared) == [(f"{permit}:1", "umkm:1")]
+    assert rules.near_nik_pairs(prepared) == [(f"{permit}:1", "umkm:1")]
 
 
 def test_name_birth_date_and_mother_together_link_but_twins_and_far_niks_do_not():
@@ -139,16 +139,16 @@ def test_name_birth_date_and_mother_together_link_but_twins_and_far_niks_do_not(
         {"unique_id": "disdik:2", "name": "dika saputra", "dob": "2012-04-01", "mother": "sri wahyuni",
          "sex": "L"},
     )
-    assert linkage.name_birth_mother_pairs(prepared) == [("disdik:1", "dtks:1")]
+    assert rules.name_birth_mother_pairs(prepared) == [("disdik:1", "dtks:1")]
     # all three alike but another record with another NIK: which one the record without NIK is, the rule
     # cannot tell (it would chain two NIKs into one person), so it links none of them
     namesake = records({"unique_id": "disdik:3", "name": "dimas saputra", "dob": "2012-04-01",
                         "mother": "sri wahyuni", "sex": "L", "nik": "3573019999120077"})
-    assert linkage.name_birth_mother_pairs(pd.concat([prepared, namesake], ignore_index=True)) == []
+    assert rules.name_birth_mother_pairs(pd.concat([prepared, namesake], ignore_index=True)) == []
 
 
 def test_a_home_business_permit_joins_the_one_person_of_its_name_street_and_kelurahan():
-    permit = linkage.PERMITS
+    permit = features.PERMITS
     home = {"kelurahan": "35.73.05.1001", "street": "sukarno hatta"}
     prepared = records(
         {"unique_id": f"{permit}:1", "source": permit, "name": "sri mulyani", "nik": None, **home},
@@ -165,7 +165,7 @@ def test_a_home_business_permit_joins_the_one_person_of_its_name_street_and_kelu
         {"unique_id": "disdik:3", "source": "disdik_peserta_didik", "name": "rizky pratama", "nik": None,
          "dob": "2014-02-01", **home},
     )
-    assert linkage.home_business_pairs(prepared) == [(f"{permit}:1", "dtks:1"), (f"{permit}:1", "umkm:1")]
+    assert rules.home_business_pairs(prepared) == [(f"{permit}:1", "dtks:1"), (f"{permit}:1", "umkm:1")]
 
 
 def test_match_method_names_the_strongest_evidence_and_rule_for_links_without_nik_or_model():
@@ -176,20 +176,20 @@ def test_match_method_names_the_strongest_evidence_and_rule_for_links_without_ni
 
 def test_blocking_rules_never_block_on_a_name_alone_and_duckdb_spill_is_bounded():
     # a given name with only the kelurahan or only the surname grows with the square of the city (bench/README.md)
-    for rule in linkage.BLOCKING:
+    for rule in scoring.BLOCKING:
         if '"first_name"' in rule:
             assert rule.count(" and ") >= 1 and ('"dob"' in rule or rule.count(" and ") >= 2), rule
-    with linkage.duckdb_connection() as con:
+    with workspace.duckdb_connection() as con:
         limit = con.execute("select current_setting('max_temp_directory_size')").fetchone()[0]
     assert limit.endswith("GiB") and float(limit.split()[0]) < 100
 
 
 def _candidate_pairs(prepared: pd.DataFrame) -> int:
-    with linkage.duckdb_connection() as con:
-        linkage.create_linkage_features(con, prepared)
-        rules = " or ".join(f"coalesce({rule}, false)" for rule in linkage.BLOCKING)
+    with workspace.duckdb_connection() as con:
+        scoring.create_linkage_features(con, prepared)
+        blocked = " or ".join(f"coalesce({rule}, false)" for rule in scoring.BLOCKING)
         return con.execute("select count(*) from linkage_features as l inner join linkage_features as r"
-                           f" on l.unique_id < r.unique_id where {rules}").fetchone()[0]
+                           f" on l.unique_id < r.unique_id where {blocked}").fetchone()[0]
 
 
 def test_a_name_block_without_birth_date_is_capped_so_candidate_pairs_grow_linearly():
@@ -198,18 +198,18 @@ def test_a_name_block_without_birth_date_is_capped_so_candidate_pairs_grow_linea
     few = records(*({"unique_id": f"izin:{i}", **holder} for i in range(3)))
     assert _candidate_pairs(few) == 3
     # more namesakes than MAX_BLOCK_RECORDS at one address and no birth date: not compared with each other
-    many = records(*({"unique_id": f"izin:{i}", **holder} for i in range(linkage.MAX_BLOCK_RECORDS + 1)))
+    many = records(*({"unique_id": f"izin:{i}", **holder} for i in range(scoring.MAX_BLOCK_RECORDS + 1)))
     assert _candidate_pairs(many) == 0
 
 
 def raw(**fields) -> dict:
     """A record as int_identity__source_records delivers it."""
-    return {**dict.fromkeys(linkage.SOURCE_COLUMNS), "nik_from_number_cell": False, **fields}
+    return {**dict.fromkeys(features.SOURCE_COLUMNS), "nik_from_number_cell": False, **fields}
 
 
 def test_a_family_card_number_typed_as_nik_is_no_key_even_on_a_record_without_a_no_kk_of_its_own():
     family_card = "3573050312150004"  # issued 3 Dec 2015 in Sukun
-    prepared = linkage.prepare(pd.DataFrame([
+    prepared = features.prepare(pd.DataFrame([
         raw(record_key="dinsos_dtks:1", record_source="dinsos_dtks", nik="3573054506700001", no_kk=family_card,
             nama="SRI MULYANI", jenis_kelamin="P", tanggal_lahir=date(1970, 6, 5)),
         # her UMKM row: the clerk copied the No. KK into the NIK column, and the workbook has no No. KK column
@@ -237,15 +237,15 @@ def test_a_nik_that_contradicts_its_record_neither_forms_a_nik_group_nor_vetoes_
         {"unique_id": "disdik:2", "nik": "3573051107190002", "nik_valid": False, "nik_contradicted": True,
          "dob": "2012-03-14", "sex": "L"},
     )
-    assert linkage.nik_groups(prepared) == []
+    assert rules.nik_groups(prepared) == []
     scored = pd.DataFrame({"unique_id_l": ["disdik:1", "dtks:5"], "unique_id_r": ["dtks:1", "dtks:6"],
                            "nik_l": ["3573051107190002", "3573050101800001"],
                            "nik_r": ["3573051403120003", "3573059912990009"], "match_probability": [0.9999, 0.9999]})
-    assert list(linkage.nik_veto(scored, {"disdik:1", "disdik:2"})) == [False, True]
+    assert list(rules.nik_veto(scored, {"disdik:1", "disdik:2"})) == [False, True]
 
 
 def test_a_fifteen_digit_number_cell_nik_is_the_same_corrupt_number_as_one_with_a_zeroed_16th_digit():
-    prepared = linkage.prepare(pd.DataFrame([
+    prepared = features.prepare(pd.DataFrame([
         raw(record_key="diskopindag_umkm:f!s!3", record_source="diskopindag_umkm", nik="357305170885001",
             nik_from_number_cell=True, nama="DIMAS SAPUTRA", jenis_kelamin="L"),
     ], dtype=object))
@@ -269,11 +269,11 @@ def test_near_nik_rule_accepts_a_typo_an_initial_or_a_leftover_title_in_the_name
         # a stranger of the same given name, NIK one serial digit away, same kelurahan: another surname
         {"unique_id": "dtks:4", "nik": "3573020507980002", "name": "dimas pratama", "dob": "1998-07-05", **place},
     )
-    assert linkage.near_nik_pairs(prepared) == [("dtks:1", "umkm:1"), ("dtks:2", "umkm:2"), ("dtks:3", "umkm:3")]
+    assert rules.near_nik_pairs(prepared) == [("dtks:1", "umkm:1"), ("dtks:2", "umkm:2"), ("dtks:3", "umkm:3")]
 
 
 def test_home_business_counts_persons_so_a_holder_already_linked_across_two_records_is_joined():
-    permit = linkage.PERMITS
+    permit = features.PERMITS
     home = {"kelurahan": "35.73.05.1001", "street": "sukarno hatta"}
     prepared = records(
         {"unique_id": f"{permit}:1", "source": permit, "name": "sri mulyani", "nik": None, **home},
@@ -282,12 +282,12 @@ def test_home_business_counts_persons_so_a_holder_already_linked_across_two_reco
          "dob": "1970-06-05", **home},
         {"unique_id": "umkm:1", "source": "diskopindag_umkm", "name": "sri mulyani", "nik": None, **home},
     )
-    assert linkage.home_business_pairs(prepared) == [], "counted as records: two candidates, ambiguous"
+    assert rules.home_business_pairs(prepared) == [], "counted as records: two candidates, ambiguous"
     person_of = {"dtks:1": "dtks:1", "umkm:1": "dtks:1"}  # linked by an earlier rule or the model
-    assert linkage.home_business_pairs(prepared, person_of) == [(f"{permit}:1", "dtks:1"), (f"{permit}:1", "umkm:1")]
+    assert rules.home_business_pairs(prepared, person_of) == [(f"{permit}:1", "dtks:1"), (f"{permit}:1", "umkm:1")]
     # house numbers recorded on both sides and different: a namesake further along the street, not her home
     prepared["house_number"] = ["12", "40", None]
-    assert linkage.home_business_pairs(prepared, person_of) == [(f"{permit}:1", "umkm:1")]
+    assert rules.home_business_pairs(prepared, person_of) == [(f"{permit}:1", "umkm:1")]
 
 
 def test_a_similar_name_with_the_same_birth_date_and_home_or_mother_links_when_no_two_niks_say_otherwise():
@@ -306,14 +306,14 @@ def test_a_similar_name_with_the_same_birth_date_and_home_or_mother_links_when_n
         {"unique_id": "dtks:7", "name": "bayu a", "nik": "3573051403120003", "mother": "endang lestari hasan",
          "dob": "2012-03-14", "sex": "L", "kelurahan": "35.73.05.1001"},
     )
-    assert linkage.similar_name_birth_pairs(prepared) == [("disdik:1", "dtks:1")]
+    assert rules.similar_name_birth_pairs(prepared) == [("disdik:1", "dtks:1")]
     # the same mother's name in both: the moved pupil joins; the contradicted NIK does not stand in the way
     prepared.loc[prepared["unique_id"] == "dtks:7", "mother"] = "endang lestari"
-    assert linkage.similar_name_birth_pairs(prepared) == [("disdik:1", "dtks:1"), ("disdik:7", "dtks:7")]
+    assert rules.similar_name_birth_pairs(prepared) == [("disdik:1", "dtks:1"), ("disdik:7", "dtks:7")]
     # a namesake born the same day on the same street with her own NIK, far from the first: the record without
     # NIK cannot tell which of the two it is
     namesake = records({"unique_id": "umkm:9", "name": "rahmawati putri", "nik": "3573104209110001", **home})
-    assert linkage.similar_name_birth_pairs(pd.concat([prepared, namesake], ignore_index=True)) == [
+    assert rules.similar_name_birth_pairs(pd.concat([prepared, namesake], ignore_index=True)) == [
         ("disdik:7", "dtks:7")]
 
 
@@ -325,15 +325,15 @@ def test_a_shared_nik_with_disagreeing_birth_dates_links_the_records_of_one_name
         # her mother's record with the daughter's NIK copied in: another name
         {"unique_id": "dtks:2", "nik": "3573014302010007", "name": "sri wahyuni", "dob": "1975-06-01", "sex": "P"},
     )
-    assert linkage.nik_groups(prepared) == []
-    assert linkage.same_nik_pairs(prepared) == [("disdik:1", "dtks:1")]
+    assert rules.nik_groups(prepared) == []
+    assert rules.same_nik_pairs(prepared) == [("disdik:1", "dtks:1")]
 
 
 def test_a_permit_nik_whose_date_digits_say_a_child_is_contradicted():
-    prepared = linkage.prepare(pd.DataFrame([
-        raw(record_key=f"{linkage.PERMITS}:4", record_source=linkage.PERMITS, nik="3573050312150004",
+    prepared = features.prepare(pd.DataFrame([
+        raw(record_key=f"{features.PERMITS}:4", record_source=features.PERMITS, nik="3573050312150004",
             nama="SRI MULYANI"),
-        raw(record_key=f"{linkage.PERMITS}:5", record_source=linkage.PERMITS, nik="3573054506700001",
+        raw(record_key=f"{features.PERMITS}:5", record_source=features.PERMITS, nik="3573054506700001",
             nama="SRI MULYANI"),
     ], dtype=object))
     assert list(prepared["nik_contradicted"]) == [True, False]
@@ -347,10 +347,10 @@ def test_excels_lost_16th_digit_needs_no_witness_when_unambiguous():
         {"unique_id": "umkm:1", "nik": "3573020507980000", "nik_number_cell": True, "name": "dimas saputra",
          "sex": "L", "dob": "1998-07-05", "kelurahan": "35.73.05.1001"},
     )
-    assert linkage.near_nik_pairs(prepared) == [("dtks:1", "umkm:1")]
+    assert rules.near_nik_pairs(prepared) == [("dtks:1", "umkm:1")]
     # typed as text, the same one digit is a stranger's serial as much as a typo: no witness, no link
     prepared["nik_number_cell"] = False
-    assert linkage.near_nik_pairs(prepared) == []
+    assert rules.near_nik_pairs(prepared) == []
 
 
 def test_rules_return_no_pairs_when_no_candidates_exist():
@@ -358,11 +358,11 @@ def test_rules_return_no_pairs_when_no_candidates_exist():
         {"unique_id": "dtks:1", "name": "dimas saputra", "dob": "1998-07-05", "sex": "L"},
         {"unique_id": "disdik:1", "name": "nur aini", "dob": "2011-02-03", "sex": "P"},
     )
-    assert linkage.similar_name_birth_pairs(prepared) == [] and linkage.same_nik_pairs(prepared) == []
+    assert rules.similar_name_birth_pairs(prepared) == [] and rules.same_nik_pairs(prepared) == []
 
 
 def test_a_number_cell_nik_with_one_more_typo_is_still_near_on_its_first_15_digits():
-    permit = linkage.PERMITS
+    permit = features.PERMITS
     prepared = records(
         # the owner's workbook row: NIK typed as a number (16th digit lost) with the 9th digit mistyped
         {"unique_id": "umkm:1", "source": "diskopindag_umkm", "nik": "3573022507980000", "nik_number_cell": True,
@@ -376,4 +376,4 @@ def test_a_number_cell_nik_with_one_more_typo_is_still_near_on_its_first_15_digi
         {"unique_id": f"{permit}:2", "source": permit, "nik": "3573031204870014", "name": "budi santoso",
          "kelurahan": "35.73.03.1001"},
     )
-    assert linkage.near_nik_pairs(prepared) == [(f"{permit}:1", "umkm:1")]
+    assert rules.near_nik_pairs(prepared) == [(f"{permit}:1", "umkm:1")]

@@ -110,7 +110,7 @@ def normalise(raw: str | None) -> Name | None:
 
 def osa_distance(a: str, b: str, limit: int) -> int:
     """Edit distance counting an adjacent transposition as one edit; anything past `limit` is limit + 1 (names
-    here, NIK digits in lintas.identity.linkage)."""
+    here, NIK digits in lintas.identity.rules)."""
     if a == b:
         return 0
     if abs(len(a) - len(b)) > limit:

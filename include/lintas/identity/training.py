@@ -13,7 +13,7 @@ import math
 from pathlib import Path
 
 from lintas import settings
-from lintas.identity import linkage
+from lintas.identity import features, scoring
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +30,7 @@ def models_dir() -> Path:
 
 def _version(path: Path) -> int:
     try:
-        return int(linkage.model_metadata(path).get("version", 0))
+        return int(scoring.model_metadata(path).get("version", 0))
     except (OSError, ValueError):
         return 0
 
@@ -47,7 +47,7 @@ def validate_model(path: Path) -> list[str]:
     prior = model.get("probability_two_random_records_match")
     if not isinstance(prior, int | float) or not 0 < prior < 1:
         problems.append("probability_two_random_records_match is not a probability")
-    reviewed = json.loads(linkage.MODEL_PATH.read_text(encoding="utf-8"))
+    reviewed = json.loads(scoring.MODEL_PATH.read_text(encoding="utf-8"))
     expected = {c.get("output_column_name") for c in reviewed.get("comparisons", [])}
     names = {c.get("output_column_name") for c in model.get("comparisons", [])}
     if names != expected:
@@ -63,10 +63,7 @@ def validate_model(path: Path) -> list[str]:
                 problems.append(f"{name}: {kind} values sum to {sum(values):.3f}")
     if not problems:
         try:
-            import pandas as pd
-
-            with linkage.duckdb_connection() as con:
-                linkage._linker(pd.DataFrame(columns=linkage.FEATURES), linkage.load_model(path), con)
+            scoring.check_splink_accepts(path)
         except Exception as exc:  # noqa: BLE001 - any refusal by Splink makes the model unusable
             problems.append(f"Splink refuses the settings: {type(exc).__name__}")
     return problems
@@ -76,20 +73,20 @@ def retrain(url: str | None = None, *, out_dir: Path | None = None) -> dict:
     """Re-estimate the parameters of the model in use on intermediate.int_identity__source_records and write it
     as the next version under `out_dir` (default LINTAS_HOME/models/linkage). Returns counts, paths, versions."""
     out_dir = out_dir or models_dir()
-    prepared = linkage.prepare(linkage.read_source_records(url))
+    prepared = features.prepare(features.read_source_records(url))
     if len(prepared) < MIN_RECORDS:
         raise TrainingError(f"too few records to train the linkage model: {len(prepared)} < {MIN_RECORDS}")
-    current = linkage.model_path()
+    current = scoring.model_path()
     existing = [_version(p) for p in out_dir.glob("splink_model_v*.json")] if out_dir.exists() else []
     version = max([_version(current), *existing]) + 1
     path = out_dir / f"splink_model_v{version}.json"
-    linkage.train(prepared, path, version=version, start_from=current)
+    scoring.train(prepared, path, version=version, start_from=current)
     problems = validate_model(path)
     if problems:
         path.replace(path.with_suffix(".rejected.json"))
         raise TrainingError(f"retrained model v{version} is not valid: {'; '.join(problems)}")
-    summary = {"path": str(path), "version": version, "model_version": linkage.model_version(path),
-               "records": len(prepared), "in_use": linkage.model_version(current),
+    summary = {"path": str(path), "version": version, "model_version": scoring.model_version(path),
+               "records": len(prepared), "in_use": scoring.model_version(current),
                "adopt_with": f"LINTAS_LINKAGE_MODEL={path}"}
     log.info("linkage model retrained: %s", summary)
     return summary

@@ -1,0 +1,210 @@
+"""The Splink model: its settings and blocking, training, the versioned model files, and scoring candidate pairs.
+
+The reviewed model is versioned in the repo (`model/splink_model.json`); LINTAS_LINKAGE_MODEL selects another
+one; `train()` / `training.retrain()` make new ones."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pandas as pd
+from psycopg import sql
+
+from lintas import settings
+from lintas.identity import rules
+from lintas.identity.features import FEATURES
+from lintas.identity.workspace import duckdb_connection
+
+MODEL_PATH = Path(__file__).parent / "model" / "splink_model.json"
+METADATA_KEY = "lintas_model"  # our own block in the model JSON; Splink does not read it
+MATCH_THRESHOLD = 0.999  # pairs at or above are the same person (quality: bench/README.md)
+REVIEW_THRESHOLD = 0.90  # pairs between this and MATCH_THRESHOLD go to analysts' review queue
+
+MODEL_COLUMNS = ["unique_id", "source", "nik", "name", "first_name", "last_name", "sex", "dob", "mother",
+                 "kelurahan", "street"]
+
+# Candidate pairs for the model. Each rule keeps its blocks small at any scale: a birth date alone, or a given
+# name with only the kelurahan or only the surname, grows with the square of the city (a city repeats its common
+# names; at 5x city those two rules spilled > 70 GB, bench/README.md). What each rule is for:
+#   NIK; birth date + kelurahan / + given name: the records that carry a birth date (DTKS, Dapodik, most UMKM);
+#   given name + kelurahan + street: a record without birth date (a permit, some UMKM rows) at the same address;
+#   given name + surname + kelurahan: one without birth date in the same kelurahan, another street spelling;
+#   given name + surname + birth year: a birth-date typo, someone who moved house.
+# The three name rules also skip a block of more than MAX_BLOCK_RECORDS records (a very common name: the model
+# could not tell them apart without a birth date or NIK anyway): at most 99 candidates per record and rule, so
+# beyond that block size the pairs grow linearly with the records. (City, seed 1: 29.7 M pairs before, 1.09 M
+# now, largest name block 31 records; 5x: 26.2 M.) Part of the code, not of the trained model: changing them
+# needs no retraining.
+MAX_BLOCK_RECORDS = 100
+
+
+def _columns(*keys: str | sql.Composable) -> sql.Composed:
+    return sql.SQL(", ").join(sql.Identifier(k) if isinstance(k, str) else k for k in keys)
+
+
+BLOCK_SIZES = {  # column of linkage_features: the size of the record's block under a name rule
+    "n_first_street": _columns("first_name", "kelurahan", "street"),
+    "n_first_last_place": _columns("first_name", "last_name", "kelurahan"),
+    "n_first_last_year": _columns("first_name", "last_name",
+                                  sql.SQL("substr({}, 1, 4)").format(sql.Identifier("dob"))),
+}
+BLOCKING = [
+    'l."nik" = r."nik"',
+    'l."dob" = r."dob" and l."kelurahan" = r."kelurahan"',
+    'l."dob" = r."dob" and l."first_name" = r."first_name"',
+    'l."first_name" = r."first_name" and l."kelurahan" = r."kelurahan" and l."street" = r."street"'
+    f' and l."n_first_street" <= {MAX_BLOCK_RECORDS}',
+    'l."first_name" = r."first_name" and l."last_name" = r."last_name" and l."kelurahan" = r."kelurahan"'
+    f' and l."n_first_last_place" <= {MAX_BLOCK_RECORDS}',
+    'l."first_name" = r."first_name" and l."last_name" = r."last_name"'
+    ' and substr(l."dob", 1, 4) = substr(r."dob", 1, 4)'
+    f' and l."n_first_last_year" <= {MAX_BLOCK_RECORDS}',
+]
+
+
+def model_path() -> Path:
+    """The model linkage uses: the configured one (LINTAS_LINKAGE_MODEL, e.g. a retrained model an engineer has
+    reviewed), else the reviewed model versioned in the repository."""
+    return settings.linkage_model_path() or MODEL_PATH
+
+
+def model_metadata(path: Path = MODEL_PATH) -> dict:
+    return json.loads(path.read_text(encoding="utf-8")).get(METADATA_KEY, {})
+
+
+def model_version(path: Path = MODEL_PATH) -> str:
+    """'v3-1a2b3c4d5e6f': the model's version and the hash of its file (a hand edit changes the hash)."""
+    if not path.exists():
+        return "untrained"
+    version = model_metadata(path).get("version")
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()[:12]
+    return f"v{version}-{digest}" if version else digest
+
+
+def load_model(path: Path = MODEL_PATH) -> dict:
+    """The Splink settings of a saved model, with our blocking rules for prediction."""
+    model = json.loads(path.read_text(encoding="utf-8"))
+    model.pop(METADATA_KEY, None)
+    return {**model, **_prediction_settings()}
+
+
+def check_splink_accepts(path: Path) -> None:
+    """Raises what Splink raises when it refuses the settings of the model at `path`."""
+    with duckdb_connection() as con:
+        _linker(pd.DataFrame(columns=FEATURES), load_model(path), con)
+
+
+def train(prepared: pd.DataFrame, path: Path = MODEL_PATH, *, version: int | None = None,
+          start_from: Path | None = None) -> Path:
+    """Estimate the model on these records (u by random sampling, m by EM on two blockings) and save it with
+    its version (`version`, else one more than the model at `path`) and what it was trained on (counts only).
+
+    `start_from`: re-estimate a saved model rather than the code's untrained settings; a level the data never
+    shows (a small city has no name one typo apart) keeps that model's value instead of having none."""
+    from splink import block_on
+
+    if version is None:
+        version = model_metadata(path).get("version", 0) + 1 if path.exists() else 1
+    model_settings = _untrained_settings() if start_from is None else load_model(start_from)
+    with duckdb_connection() as con:
+        linker = _linker(prepared, model_settings, con)
+        linker.training.estimate_probability_two_random_records_match([block_on("nik", "dob")], recall=0.8)
+        linker.training.estimate_u_using_random_sampling(max_pairs=2e6, seed=1)
+        linker.training.estimate_parameters_using_expectation_maximisation(block_on("dob"))
+        linker.training.estimate_parameters_using_expectation_maximisation(block_on("first_name", "kelurahan"))
+        model = linker.misc.save_model_to_json(overwrite=True)
+    model.pop("linker_uid", None)  # random per run: two trainings on the same data give the same file
+    model[METADATA_KEY] = {"version": version, "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
+                           "records": len(prepared), "records_per_source": prepared["source"].value_counts()
+                           .sort_index().to_dict()}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(model, indent=4) + "\n", encoding="utf-8")
+    tmp.replace(path)
+    return path
+
+
+def predict_pairs(prepared: pd.DataFrame, path: Path = MODEL_PATH) -> pd.DataFrame:
+    """Scored candidate pairs at or above REVIEW_THRESHOLD: unique_id_l, unique_id_r, match_probability."""
+    with duckdb_connection() as con:
+        linker = _linker(prepared, load_model(path), con)
+        predicted = linker.inference.predict(threshold_match_probability=REVIEW_THRESHOLD, warning_mode="never")
+        # only what the veto and clustering need leaves DuckDB, not every retained column of every pair
+        scored = con.execute(sql.SQL(
+            "select unique_id_l, unique_id_r, match_probability,"
+            " case when match_probability >= $linked then nik_l end as nik_l,"
+            " case when match_probability >= $linked then nik_r end as nik_r"
+            " from {predicted}"
+        ).format(predicted=sql.Identifier(predicted.physical_name)).as_string(), {"linked": MATCH_THRESHOLD}).df()
+    if scored.empty:
+        return no_pairs()
+    # Veto: two NIKs present that say two people, however alike the rest is (siblings share mother, address and
+    # surname). Only pairs that would be linked need the check. A NIK whose date digits contradict its record's
+    # birth date is no evidence either way: it vetoes nothing.
+    contradicted = set(prepared.loc[prepared["nik_contradicted"].fillna(False).astype(bool), "unique_id"])
+    scored = scored.loc[~rules.nik_veto(scored, contradicted)]
+    return scored[["unique_id_l", "unique_id_r", "match_probability"]].reset_index(drop=True)
+
+
+def no_pairs() -> pd.DataFrame:
+    """What `predict_pairs` returns when no pair scores at REVIEW_THRESHOLD or above."""
+    return pd.DataFrame({"unique_id_l": pd.Series(dtype=object), "unique_id_r": pd.Series(dtype=object),
+                         "match_probability": pd.Series(dtype=float)})
+
+
+def create_linkage_features(con, prepared: pd.DataFrame) -> None:
+    """DuckDB table linkage_features: the model's columns and the block sizes the blocking rules cap."""
+    con.register("linkage_input", prepared)
+    sizes = sql.SQL(", ").join(
+        sql.SQL("count(*) over (partition by {keys}) as {column}").format(keys=keys, column=sql.Identifier(column))
+        for column, keys in BLOCK_SIZES.items())
+    # a NIK contradicting its record is not this person's: the model sees it as missing, not as a disagreement
+    columns = _columns(*(sql.SQL("case when nik_contradicted then null else nik end as nik") if c == "nik" else c
+                         for c in MODEL_COLUMNS))
+    con.execute(sql.SQL("create table linkage_features as select {columns}, {sizes} from linkage_input").format(
+        columns=columns, sizes=sizes).as_string())
+    con.unregister("linkage_input")
+
+
+def _untrained_settings():
+    import splink.comparison_library as cl
+    from splink import SettingsCreator
+
+    return SettingsCreator(
+        link_type="dedupe_only",
+        unique_id_column_name="unique_id",
+        comparisons=[
+            # only an exact NIK is evidence here: people born on the same day in the same or a neighbouring
+            # kecamatan have NIKs one digit apart (typos are caught by `rules.near_nik_pairs` with the name as
+            # witness)
+            cl.ExactMatch("nik"),
+            cl.JaroWinklerAtThresholds("name", [0.97, 0.9, 0.8]),
+            # exact, one typo, within a month, a year, ten years: siblings differ by years, typos by a digit
+            cl.DateOfBirthComparison("dob", input_is_string=True, datetime_format="%Y-%m-%d"),
+            cl.ExactMatch("sex"),
+            cl.JaroWinklerAtThresholds("mother", [0.95, 0.8]),
+            cl.ExactMatch("kelurahan"),
+            cl.JaroWinklerAtThresholds("street", [0.9]),
+        ],
+        **_prediction_settings(),
+    )
+
+
+def _prediction_settings() -> dict:
+    """Ours, whatever a saved model says: the blocking rules and the columns the NIK veto reads (nik_l, nik_r)."""
+    return {"blocking_rules_to_generate_predictions": [{"blocking_rule": r, "sql_dialect": "duckdb"}
+                                                       for r in BLOCKING],
+            "retain_intermediate_calculation_columns": False,
+            "retain_matching_columns": True}
+
+
+def _linker(prepared: pd.DataFrame, model_settings, con):
+    from splink import Linker
+    from splink.backends.duckdb import DuckDBAPI
+
+    db = DuckDBAPI(connection=con)
+    create_linkage_features(con, prepared)
+    return Linker(db.register("linkage_features"), model_settings)
