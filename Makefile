@@ -9,11 +9,12 @@ STAMP := $(VENV)/.lintas-installed
 
 install: $(STAMP)
 
-$(STAMP): pyproject.toml requirements/constraints.txt
+$(STAMP): pyproject.toml sandbox/pyproject.toml requirements/constraints.txt
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "Lintas needs Python 3.11, found " + sys.version'
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade "pip==25.3"
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c requirements/constraints.txt -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c requirements/constraints.txt -e '.[dev]' \
+		-e ./sandbox
 	touch $@
 
 demo: install
@@ -34,7 +35,7 @@ airflow: install
 	$(BIN)/lintas airflow standalone
 
 lint: install
-	$(BIN)/ruff check include dags tests bench
+	$(BIN)/ruff check include sandbox dags tests bench
 	$(BIN)/lintas warehouse prepare >/dev/null
 	eval "$$($(BIN)/lintas warehouse dbt-env)" && cd dbt_project && \
 		../$(BIN)/sqlfluff lint models --templater dbt --processes 2

@@ -29,13 +29,13 @@ import pandas as pd
 from lintas import pipeline, warehouse
 from lintas.identity import features, linkage, nik, scoring
 from lintas.load.raw import RunContext
-from lintas.standins.dapodik import DapodikServer
-from lintas.synth import dapodik as synth_dapodik
-from lintas.synth import dtks as synth_dtks
-from lintas.synth import izin as synth_izin
-from lintas.synth import population
-from lintas.synth import umkm as synth_umkm
 from lintas.transform import dbt
+from lintas_sandbox.standins.dapodik import DapodikServer
+from lintas_sandbox.synth import dapodik as synth_dapodik
+from lintas_sandbox.synth import dtks as synth_dtks
+from lintas_sandbox.synth import izin as synth_izin
+from lintas_sandbox.synth import population
+from lintas_sandbox.synth import umkm as synth_umkm
 
 CTX = RunContext("bench_linkage", "bench")
 TOKEN = "bench-token"

@@ -22,12 +22,12 @@ from lintas import warehouse
 from lintas.extract import dapodik, dtks, izin, umkm
 from lintas.extract.contract import Delivery
 from lintas.load.raw import RunContext, load_delivery
-from lintas.standins.dapodik import DapodikServer
-from lintas.synth import dapodik as synth_dapodik
-from lintas.synth import dtks as synth_dtks
-from lintas.synth import izin as synth_izin
-from lintas.synth import population
-from lintas.synth import umkm as synth_umkm
+from lintas_sandbox.standins.dapodik import DapodikServer
+from lintas_sandbox.synth import dapodik as synth_dapodik
+from lintas_sandbox.synth import dtks as synth_dtks
+from lintas_sandbox.synth import izin as synth_izin
+from lintas_sandbox.synth import population
+from lintas_sandbox.synth import umkm as synth_umkm
 
 CTX = RunContext("bench", "bench")
 TOKEN = "bench-token"

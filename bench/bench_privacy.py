@@ -22,8 +22,9 @@ from pathlib import Path
 
 from bench_linkage import CTX, load_everything
 
-from lintas import cli, pipeline, warehouse
+from lintas import pipeline, warehouse
 from lintas.privacy import retention, subject
+from lintas_sandbox import demo
 
 
 def main() -> None:
@@ -37,8 +38,7 @@ def main() -> None:
     out = Path(tempfile.mkdtemp(prefix="bench-privacy-"))
     try:
         warehouse.prepare(url)
-        cli.cmd_generate(argparse.Namespace(scale=args.scale, seed=1, out=str(out), last_period="2026-10",
-                                            months=2, dpmptsp_url=None))
+        demo.generate(out, args.scale, seed=1)
         started = time.perf_counter()
         load_everything(out)
         pipeline.build_warehouse(CTX)

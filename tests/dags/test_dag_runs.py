@@ -3,7 +3,7 @@
 import sqlalchemy as sa
 
 from lintas import warehouse
-from lintas.standins.dapodik import DapodikServer
+from lintas_sandbox.standins.dapodik import DapodikServer
 from tests.dags.test_dag_integrity import EXTRACT_DAGS
 from tests.fixtures import bad_deliveries, izin_db
 from tests.fixtures.dag_runs import run_dag
@@ -153,7 +153,7 @@ def _asset_events(uri: str) -> int:
 def test_an_inconsistent_pull_fails_the_extract_without_retry_and_triggers_no_build(airflow_db, dagbag,
                                                                                       warehouse_url, monkeypatch):
     from lintas.assets import RAW_DISDIK_PESERTA_DIDIK
-    from lintas.standins.dapodik import Faults
+    from lintas_sandbox.standins.dapodik import Faults
 
     uri = RAW_DISDIK_PESERTA_DIDIK.uri
     events_before = _asset_events(uri)

@@ -7,7 +7,7 @@ import pytest
 from lintas import pipeline, warehouse
 from lintas.extract import dapodik
 from lintas.load.raw import RunContext, last_watermark
-from lintas.standins.dapodik import DapodikServer, Faults
+from lintas_sandbox.standins.dapodik import DapodikServer, Faults
 from tests.fixtures.dapodik_records import TOKEN, stamp, student
 
 CTX = RunContext("lintas_extract_disdik_dapodik", "run-1")

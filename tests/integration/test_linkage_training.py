@@ -10,9 +10,9 @@ import pytest
 from lintas import pipeline, warehouse
 from lintas.identity import linkage, scoring, training
 from lintas.load.raw import RunContext
-from lintas.synth import dtks as synth_dtks
-from lintas.synth import population
-from lintas.synth import umkm as synth_umkm
+from lintas_sandbox.synth import dtks as synth_dtks
+from lintas_sandbox.synth import population
+from lintas_sandbox.synth import umkm as synth_umkm
 
 CTX = RunContext("lintas_retrain_linkage", "run-1")
 

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 from lintas import pipeline, settings, warehouse
 from lintas.load.raw import RunContext
-from lintas.standins.dapodik import DapodikServer
+from lintas_sandbox.standins.dapodik import DapodikServer
 from tests.fixtures import izin_db
 from tests.fixtures.dapodik_records import TOKEN, student
 from tests.fixtures.dtks_files import member, write

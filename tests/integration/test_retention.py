@@ -8,7 +8,7 @@ import pytest
 from lintas import pipeline, warehouse
 from lintas.load.raw import RunContext
 from lintas.privacy import retention
-from lintas.standins.dapodik import DapodikServer
+from lintas_sandbox.standins.dapodik import DapodikServer
 from tests.fixtures.dapodik_records import TOKEN, stamp, student
 from tests.fixtures.dtks_files import good_file, member, write
 

@@ -11,7 +11,7 @@ import pytest
 
 from lintas.extract import dapodik
 from lintas.extract.contract import ContractError
-from lintas.standins.dapodik import DapodikServer, Faults
+from lintas_sandbox.standins.dapodik import DapodikServer, Faults
 from tests.fixtures.dapodik_records import TOKEN, stamp, student
 
 SQL = Path(dapodik.__file__).parents[1] / "sql" / "003_all_agencies.sql"

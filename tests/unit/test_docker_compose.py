@@ -73,6 +73,23 @@ def test_project_folders_are_mounted_where_the_env_points(compose):
         assert {"LINTAS_DAPODIK_URL", "LINTAS_DAPODIK_TOKEN", "LINTAS_DPMPTSP_URL"} <= set(env)
 
 
+def test_the_image_leaves_the_sandbox_out(compose):
+    """The generator, the agencies' stand-ins and the demo (sandbox/) are development tooling: the image copies
+    named folders only, none of them the sandbox, installs only the `lintas` project, and no service mounts it."""
+    assert (ROOT / "sandbox" / "lintas_sandbox").is_dir()
+    instructions = [line.split() for line in (ROOT / "Dockerfile").read_text(encoding="utf-8").splitlines()
+                    if line.strip() and not line.lstrip().startswith("#")]
+    copied = [word for words in instructions if words[0] in ("COPY", "ADD")
+              for word in words[1:-1] if not word.startswith("--")]
+    assert copied and "include" in copied
+    assert not [c for c in copied if c in (".", "./", "*") or c.startswith(("sandbox", "./sandbox"))], copied
+    assert not [words for words in instructions if "sandbox" in " ".join(words)]
+    celery = yaml.safe_load((ROOT / "docker-compose.celery.yml").read_text(encoding="utf-8"))
+    for name, service in [*compose["services"].items(), *celery["services"].items()]:
+        for volume in service.get("volumes", []):
+            assert "sandbox" not in _default(volume).split(":")[0], (name, volume)
+
+
 def test_warehouse_and_metadata_connections_match_their_services(compose):
     services = compose["services"]
     for name in AIRFLOW_SERVICES:

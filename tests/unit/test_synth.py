@@ -3,7 +3,7 @@ import re
 from collections import Counter
 
 from lintas.extract import dtks as dtks_reader
-from lintas.synth import dtks, population
+from lintas_sandbox.synth import dtks, population
 
 
 def test_population_is_seeded_and_niks_are_well_formed():

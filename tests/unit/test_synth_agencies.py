@@ -12,7 +12,7 @@ import pytest
 import sqlalchemy as sa
 
 from lintas.extract import umkm as umkm_reader
-from lintas.synth import dapodik, izin, population, umkm
+from lintas_sandbox.synth import dapodik, izin, population, umkm
 
 SEED = 5
 CONTRACT_IZIN = ["id", "nib", "tanggal_terbit", "jenis_pelaku_usaha", "nama_usaha", "nik_penanggung_jawab",

@@ -10,7 +10,7 @@ import pytest
 from lintas.extract import dtks as dtks_reader
 from lintas.extract import umkm as umkm_reader
 from lintas.identity.address import region_key
-from lintas.synth import dapodik, dtks, izin, population, umkm
+from lintas_sandbox.synth import dapodik, dtks, izin, population, umkm
 
 SEED = 7
 

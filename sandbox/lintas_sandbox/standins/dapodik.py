@@ -441,7 +441,8 @@ def serve_forever(data_path: Path, host: str, port: int, token: str, *, faults: 
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m lintas.standins.dapodik", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m lintas_sandbox.standins.dapodik",
+                                     description=__doc__.split("\n")[0])
     parser.add_argument("--data", required=True, help="JSONL of student records")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8765)

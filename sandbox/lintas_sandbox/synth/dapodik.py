@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
-from lintas.synth import names, noise, second
-from lintas.synth.population import REFERENCE_DATE, Kelurahan, Person, Population, load_kelurahan
+from lintas_sandbox.synth import names, noise, second
+from lintas_sandbox.synth.population import REFERENCE_DATE, Kelurahan, Person, Population, load_kelurahan
 
 # Share of each age band found in Dapodik (the rest: madrasah under Kemenag, not in PAUD, out of school).
 JENJANG_AGES = (("PAUD", 4, 6, 0.30), ("SD", 7, 12, 0.72), ("SMP", 13, 15, 0.70), ("SMA", 16, 18, 0.62))

@@ -5,7 +5,7 @@ a JUMLAH row, NIKs that Excel turned into numbers (16th digit lost) or that carr
 date cells, serial numbers or text, and kelurahan names as the clerk spells them.
 
 `owners(pop)` decides who runs a UMKM and which businesses hold an NIB. It is the single source of truth for those
-NIBs: the licensing generator (`lintas.synth.izin`) gives each of them a permit with the same NIB.
+NIBs: the licensing generator (`lintas_sandbox.synth.izin`) gives each of them a permit with the same NIB.
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ import openpyxl
 from openpyxl.styles import Alignment, Border, Font, Side
 from openpyxl.utils import get_column_letter
 
-from lintas.synth import names, noise, second
-from lintas.synth.population import CITY_RESIDENTS, REFERENCE_DATE, Person, Population
+from lintas_sandbox.synth import names, noise, second
+from lintas_sandbox.synth.population import CITY_RESIDENTS, REFERENCE_DATE, Person, Population
 
 OWNERS_CITY = 12_000  # UMKM binaan at city scale
 YEARS = (2025, 2026)

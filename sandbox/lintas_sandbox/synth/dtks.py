@@ -7,8 +7,8 @@ import random
 from pathlib import Path
 
 from lintas.extract import dtks as dtks_contract
-from lintas.synth import noise, second
-from lintas.synth.population import REFERENCE_DATE, Household, Person, Population, load_kelurahan
+from lintas_sandbox.synth import noise, second
+from lintas_sandbox.synth.population import REFERENCE_DATE, Household, Person, Population, load_kelurahan
 
 HEADER = list(dtks_contract.COLUMNS)  # the contract's column order
 

@@ -1,7 +1,7 @@
 """DPMPTSP's view: the business-permit (OSS-RBA NIB) database, as a relational database via SQLAlchemy Core.
 
 Every UMKM owner whose business has an NIB in Diskopindag's workbooks holds a permit with that NIB here (see
-`lintas.synth.umkm.owners`). The database keeps local wall-clock time (Asia/Jakarta) without a zone, at second
+`lintas_sandbox.synth.umkm.owners`). The database keeps local wall-clock time (Asia/Jakarta) without a zone, at second
 resolution; batch jobs give many rows exactly the same `updated_at`. A permit is never deleted: its status changes.
 """
 
@@ -18,8 +18,8 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
-from lintas.synth import names, noise, second, umkm
-from lintas.synth.population import REFERENCE_DATE, Kelurahan, Person, Population, load_kelurahan
+from lintas_sandbox.synth import names, noise, second, umkm
+from lintas_sandbox.synth.population import REFERENCE_DATE, Kelurahan, Person, Population, load_kelurahan
 
 PERMITS_CITY = 35_000
 AGENCY_TIMEZONE = ZoneInfo("Asia/Jakarta")

@@ -17,7 +17,7 @@ from __future__ import annotations
 import random
 from datetime import date
 
-from lintas.synth import names, noise
+from lintas_sandbox.synth import names, noise
 
 NAME = "second"
 PROFILES = ("default", NAME)

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from lintas import settings
-from lintas.synth import names, second
+from lintas_sandbox.synth import names, second
 
 CITY_RESIDENTS = 889_359  # Kepmendagri 2025, Kota Malang
 SCALES = {"small": 6_000 / CITY_RESIDENTS, "city": 1.0}

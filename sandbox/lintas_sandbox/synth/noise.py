@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 
-from lintas.synth import names
+from lintas_sandbox.synth import names
 
 
 def nik_typo(nik: str, rng: random.Random) -> str:
