@@ -1,6 +1,7 @@
 """End-to-end DAG runs with dag.test(): real Airflow, real warehouse, real GX and dbt."""
 
 import sqlalchemy as sa
+from psycopg import sql
 
 from lintas import sources, warehouse
 from lintas.standins.dapodik import DapodikServer
@@ -122,7 +123,8 @@ def test_every_agency_channel_runs_through_airflow(airflow_db, dagbag, warehouse
             assert {s for t, s in tasks.items() if t.startswith("gate__")} == {"skipped"}, (dag_id, tasks)
     assert _run(dagbag, "lintas_build_warehouse")[0] == "success"
     with warehouse.connect(warehouse_url) as conn:
-        counts = [conn.execute(f"select count(*) from staging.{model}").fetchone()[0] for model in (
+        counts = [conn.execute(sql.SQL("select count(*) from {}").format(sql.Identifier("staging", model)))
+                  .fetchone()[0] for model in (
             "stg_dinsos__dtks_members", "stg_disdik__students", "stg_diskopindag__umkm_owners",
             "stg_dpmptsp__permits", "stg_dpmptsp__permit_kbli")]
     assert counts == [12, 15, 9, 7, 7]

@@ -188,7 +188,8 @@ def _candidate_pairs(prepared: pd.DataFrame) -> int:
     with linkage.duckdb_connection() as con:
         linkage.create_linkage_features(con, prepared)
         rules = " or ".join(f"coalesce({rule}, false)" for rule in linkage.BLOCKING)
-        return con.execute("select count(*) from linkage_features as l inner join linkage_features as r"
+        # the model's own blocking rules are SQL expressions (DuckDB), not identifiers or values
+        return con.execute("select count(*) from linkage_features as l inner join linkage_features as r"  # noqa: S608
                            f" on l.unique_id < r.unique_id where {rules}").fetchone()[0]
 
 
