@@ -21,6 +21,7 @@ import uuid
 from pathlib import Path
 
 from bench_linkage import CTX, load_everything
+from psycopg import sql
 
 from lintas import pipeline, warehouse
 from lintas.privacy import retention, subject
@@ -60,8 +61,8 @@ def main() -> None:
         with warehouse.connect(url) as conn:
             conn.execute("update audit.load_batch set loaded_at = loaded_at - interval '1 year'")
             conn.execute("update quarantine.row_error set quarantined_at = quarantined_at - interval '1 year'")
-            raw_before = sum(conn.execute(f"select count(*) from raw.{s}").fetchone()[0]
-                             for s in retention.RAW_SOURCES)
+            raw_before = sum(conn.execute(sql.SQL("select count(*) from {}").format(sql.Identifier("raw", s)))
+                             .fetchone()[0] for s in retention.RAW_SOURCES)
         step = time.perf_counter()
         summary = retention.run(CTX, retention.RetentionRules(dtks_keep_periods=1), url)
         print(f"retention: {time.perf_counter() - step:.1f}s; raw rows {raw_before:,} -> "

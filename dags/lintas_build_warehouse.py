@@ -13,7 +13,7 @@ whole: they are published as one schema)."""
 
 from airflow.sdk import AssetAny, Param, dag, task
 
-from lintas import assets, dbt_airflow
+from lintas import assets, dbt_airflow, sources
 from lintas.dag_defaults import dag_settings
 from lintas.transform import dbt
 
@@ -23,11 +23,11 @@ from lintas.transform import dbt
 @dag(
     dag_id="lintas_build_warehouse",
     description="dbt staging -> identity resolution -> marts (build schema) -> mart gate -> atomic publish",
-    schedule=AssetAny(*assets.RAW_SOURCES),  # any source with newly accepted data
+    schedule=AssetAny(*assets.raw_assets()),  # any source with newly accepted data
     doc_md=__doc__,
     params={
         "full_refresh": Param(False, type="boolean", description="dbt --full-refresh of the incremental models"),
-        "source": Param(None, type=["null", "string"], enum=[None, *assets.RAW_SOURCE_NAMES],
+        "source": Param(None, type=["null", "string"], enum=[None, *(t.name for t in sources.raw_tables())],
                         description="rebuild only this source's staging (the marts are always rebuilt whole)"),
     },
     **dag_settings(tags=["warehouse", "dbt"], retries=1),

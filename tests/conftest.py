@@ -14,6 +14,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from psycopg import sql
 
 # pytest-xdist workers inherit the controller's environment: drop what its import of this file set for Airflow
 # (its SQLite metadata path above all), so each worker gets its own home and metadata DB
@@ -75,7 +76,7 @@ def fresh_database(server_url: str, template: str) -> str:
     """A new warehouse database copied from the session's template (migrations and seeds in place)."""
     name = f"lintas_test_{uuid.uuid4().hex[:10]}"
     with psycopg.connect(server_url, autocommit=True) as conn:
-        conn.execute(f'create database "{name}" template "{template}"')
+        conn.execute(sql.SQL("create database {} template {}").format(sql.Identifier(name), sql.Identifier(template)))
     url = warehouse.with_database(server_url, name)
     warehouse.prepare(url)  # nothing to do: proves the copy is up to date
     return url

@@ -204,10 +204,11 @@ def apply_published(conn: psycopg.Connection) -> None:
             sql.Identifier(MARTS, name), sql.Literal(f"{MARTS}.{name}")))
         _create_view(conn, PSEUDO, name, _pseudonymised(name, tables[name]))
     if {"mart_kelurahan_needs", "mart_kecamatan_needs"} <= set(tables):
-        _create_view(conn, PUBLIC, "kelurahan_needs", sql.SQL(_suppressed(
-            "mart_kelurahan_needs", "coalesce(kode_kecamatan, 'TIDAK DIKETAHUI'), rule_code", "kode_kelurahan")))
-        _create_view(conn, PUBLIC, "kecamatan_needs", sql.SQL(_suppressed(
-            "mart_kecamatan_needs", "rule_code", "kode_kecamatan")))
+        _create_view(conn, PUBLIC, "kelurahan_needs", _suppressed(
+            "mart_kelurahan_needs", sql.SQL("coalesce(kode_kecamatan, 'TIDAK DIKETAHUI'), rule_code"),
+            "kode_kelurahan"))
+        _create_view(conn, PUBLIC, "kecamatan_needs", _suppressed(
+            "mart_kecamatan_needs", sql.SQL("rule_code"), "kode_kecamatan"))
     grants = {IDENTIFIED: ("engineer", "analyst", "kecamatan"), PSEUDO: ("engineer", "analyst"),
               PUBLIC: ("engineer", "analyst", "kecamatan", "auditor", "public")}
     for schema, roles in grants.items():
@@ -257,16 +258,16 @@ def _pseudonymised(name: str, columns: list[str]) -> sql.Composable:
         sql.SQL(", ").join(out), sql.Identifier(MARTS, name))
 
 
-def _suppressed(mart: str, group: str, cell: str) -> str:
+def _suppressed(mart: str, group: sql.Composable, cell: str) -> sql.Composable:
     """Counts with cells of 1..4 persons (or households, for household rules) suppressed, and complementary
     suppression (persons and households of a cell go together): where a group
     (a kecamatan's kelurahan for one rule; all kecamatan for one rule) has exactly one suppressed cell, its
     smallest other non-zero cell is suppressed too, so the group total cannot give the small cell back."""
-    return f"""
+    return sql.SQL("""
 with cells as (
-    select *, (persons between 1 and {SMALL_CELL - 1}
-               or (rule_level = 'household' and households between 1 and {SMALL_CELL - 1})) as small
-    from {MARTS}.{mart}
+    select *, (persons between 1 and {largest_small}
+               or (rule_level = 'household' and households between 1 and {largest_small})) as small
+    from {mart}
 ),
 ranked as (
     select *,
@@ -278,11 +279,13 @@ ranked as (
 flagged as (
     select *, small or (small_in_group = 1 and rank_in_group = 2) as suppressed from ranked
 )
-select {", ".join(_public_columns(mart))},
+select {columns},
     case when suppressed then null else persons end as persons,
     case when suppressed then null else households end as households,
     suppressed
-from flagged"""
+from flagged""").format(largest_small=sql.Literal(SMALL_CELL - 1), mart=sql.Identifier(MARTS, mart), group=group,
+                        cell=sql.Identifier(cell),
+                        columns=sql.SQL(", ").join(map(sql.Identifier, _public_columns(mart))))
 
 
 def _public_columns(mart: str) -> list[str]:

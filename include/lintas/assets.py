@@ -1,16 +1,18 @@
-"""Airflow Assets: one per raw source, updated by a successful, gated load; the warehouse build listens."""
+"""Airflow Assets: one per raw table of the source registry, updated by a successful, gated load (the warehouse
+build listens); one per published mart table."""
 
 from airflow.sdk import Asset
 
-RAW_DINSOS_DTKS = Asset("lintas://raw/dinsos_dtks", group="raw")
-RAW_DISDIK_PESERTA_DIDIK = Asset("lintas://raw/disdik_peserta_didik", group="raw")
-RAW_DISKOPINDAG_UMKM = Asset("lintas://raw/diskopindag_umkm", group="raw")
-RAW_DPMPTSP_IZIN_USAHA = Asset("lintas://raw/dpmptsp_izin_usaha", group="raw")
-RAW_DPMPTSP_IZIN_USAHA_KBLI = Asset("lintas://raw/dpmptsp_izin_usaha_kbli", group="raw")
+from lintas import sources
 
-RAW_SOURCES = [RAW_DINSOS_DTKS, RAW_DISDIK_PESERTA_DIDIK, RAW_DISKOPINDAG_UMKM, RAW_DPMPTSP_IZIN_USAHA,
-               RAW_DPMPTSP_IZIN_USAHA_KBLI]
-RAW_SOURCE_NAMES = [a.uri.rsplit("/", 1)[-1] for a in RAW_SOURCES]  # the sources' audit names
+
+def raw(table: sources.RawTable) -> Asset:
+    return Asset(table.asset_uri, group="raw")
+
+
+def raw_assets() -> list[Asset]:
+    """Every raw table's asset, in registry order: what the warehouse build is scheduled on."""
+    return [raw(table) for table in sources.raw_tables()]
 
 
 def _mart_tables() -> list[str]:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from lintas import settings
+from lintas import settings, sources
 from lintas.transform import dbt
 
 PRODUCER_TASK_ID = "dbt_producer_watcher"
@@ -61,9 +61,7 @@ def _runtime_env(context, operator) -> None:
 
 def source_selection(source: str) -> str:
     """dbt selection of one raw source's staging and what it feeds, up to the unified source records."""
-    from lintas import pipeline
-
-    agency = pipeline.SOURCES[source].agency
+    agency = sources.find(source)[0].agency
     return f"source:raw_{agency}.{source}+,+int_identity__source_records"
 
 

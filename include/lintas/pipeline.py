@@ -6,17 +6,17 @@ Task bodies return small dicts of ids, counts and reasons (they go to XCom): nev
 from __future__ import annotations
 
 import logging
+import pkgutil
 import uuid
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 from psycopg import sql
 
-from lintas import settings, warehouse
-from lintas.extract import dapodik, dtks, izin, umkm
+from lintas import settings, sources, warehouse
+from lintas.extract import dapodik, izin
 from lintas.extract.contract import ContractError, is_not_a_delivery
 from lintas.load.raw import IngestReport, RunContext, ingest_files, last_watermark, load_delivery, record_rejection
 from lintas.quality import gate
@@ -33,39 +33,6 @@ class PullRejected(PipelineFailed):
     """An API pull broke the contract (e.g. its pages contradict meta.total): recorded as a rejected batch,
     nothing stored, watermark kept. A verdict on the data, so Airflow does not retry it; the next scheduled run
     pulls again."""
-
-
-@dataclass(frozen=True)
-class Source:
-    """One raw source: its audit name (also its raw table and gate: raw.<name>, expectations raw_<name>)."""
-
-    name: str
-    agency: str
-
-    @property
-    def table(self) -> str:
-        return f"raw.{self.name}"
-
-    @property
-    def gate(self) -> str:
-        return f"raw_{self.name}"
-
-
-@dataclass(frozen=True)
-class FileSource(Source):
-    """A source delivered as files into the agency's outbox folder."""
-
-    reader: object = None  # module with matches(path) and read(path)
-
-
-DINSOS_DTKS = FileSource(name=dtks.SOURCE, agency="dinsos", reader=dtks)
-DISKOPINDAG_UMKM = FileSource(name=umkm.SOURCE, agency="diskopindag", reader=umkm)
-DISDIK_PESERTA_DIDIK = Source(name=dapodik.SOURCE, agency="disdik")
-DPMPTSP_IZIN_USAHA = Source(name=izin.IZIN_USAHA.source, agency="dpmptsp")
-DPMPTSP_IZIN_USAHA_KBLI = Source(name=izin.IZIN_USAHA_KBLI.source, agency="dpmptsp")
-FILE_SOURCES = {s.name: s for s in (DINSOS_DTKS, DISKOPINDAG_UMKM)}
-SOURCES = {s.name: s for s in (DINSOS_DTKS, DISKOPINDAG_UMKM, DISDIK_PESERTA_DIDIK, DPMPTSP_IZIN_USAHA,
-                               DPMPTSP_IZIN_USAHA_KBLI)}
 
 
 # Errors a retry cannot fix: the task fails at once and loudly.
@@ -87,14 +54,17 @@ def extract_files(source_name: str, ctx: RunContext) -> dict:
     """Read every delivery in the source's outbox. Hidden files, lock files and partial uploads are ignored
     quietly; any other file is a delivery, so a name outside the contract is rejected (recorded, and the run
     fails at the gate), never skipped with a log line only. One bad file never stops the others."""
-    source = FILE_SOURCES[source_name]
+    source, table = sources.find(source_name)
+    if source.channel is not sources.Channel.FILE_OUTBOX:
+        raise ValueError(f"{source_name} is not delivered as files but by {source.channel}")
     folder = settings.outbox_dir(source.agency)
     if not folder.is_dir():
         raise PipelineFailed(f"outbox folder for {source.agency} does not exist: {folder}")
     files = [p for p in folder.iterdir() if p.is_file() and not is_not_a_delivery(p)]
+    reader = pkgutil.resolve_name(source.reader)
     with warehouse.connect() as conn:
-        report = ingest_files(conn, source=source.name, files=files, parse=source.reader.read,
-                              table=source.table, ctx=ctx)
+        report = ingest_files(conn, source=table.name, files=files, parse=reader.read, table=table.relation,
+                              ctx=ctx)
     _log_report(report)
     return report.as_dict()
 
@@ -105,18 +75,18 @@ def _log_report(report: IngestReport) -> None:
              report.rows_duplicate, report.rows_quarantined)
 
 
-def _ingest_pull(conn, source: Source, pull, ctx: RunContext) -> IngestReport:
+def _ingest_pull(conn, table: sources.RawTable, pull, ctx: RunContext) -> IngestReport:
     """Run one incremental pull and load it; a contract breach is recorded as a rejected delivery."""
-    report = IngestReport(source=source.name)
+    report = IngestReport(source=table.name)
     try:
         delivery = pull()
     except ContractError as exc:
         # one rejection row per run: the same breach seen again next run is recorded again
-        record_rejection(conn, source.name, exc.source_ref, f"rejected:{ctx.run_id}:{exc.source_ref}",
+        record_rejection(conn, table.name, exc.source_ref, f"rejected:{ctx.run_id}:{exc.source_ref}",
                          exc.reason, ctx)
         report.rejected.append({"source_ref": exc.source_ref, "reason": exc.reason})
         return report
-    report.add(load_delivery(conn, delivery, source.table, ctx), delivery)
+    report.add(load_delivery(conn, delivery, table.relation, ctx), delivery)
     _log_report(report)
     return report
 
@@ -124,13 +94,13 @@ def _ingest_pull(conn, source: Source, pull, ctx: RunContext) -> IngestReport:
 def extract_dapodik(ctx: RunContext, base_url: str | None = None, token: str | None = None) -> dict:
     """Pull students changed since the last watermark (minus the overlap) from the Dapodik API."""
     base_url, token = settings.dapodik_api(base_url, token)
-    source = DISDIK_PESERTA_DIDIK
+    table = sources.raw_table(dapodik.SOURCE)
     with warehouse.connect() as conn:
-        since = dapodik.next_since(last_watermark(conn, source.name))
-        report = _ingest_pull(conn, source, lambda: dapodik.pull(base_url, token, since), ctx)
+        since = dapodik.next_since(last_watermark(conn, table.name))
+        report = _ingest_pull(conn, table, lambda: dapodik.pull(base_url, token, since), ctx)
     if report.rejected:  # the extract task itself fails: no gate runs, no asset event, no build
         reasons = "; ".join(r["reason"] for r in report.rejected)
-        raise PullRejected(f"{source.name}: pull rejected ({reasons}); nothing stored, watermark kept, the next "
+        raise PullRejected(f"{table.name}: pull rejected ({reasons}); nothing stored, watermark kept, the next "
                            "scheduled run pulls again")
     return report.as_dict()
 
@@ -148,22 +118,22 @@ def extract_izin(ctx: RunContext, url: str | None = None) -> dict:
     return reports
 
 
-def _pull_izin_table(conn, engine, table: izin.Table, ctx: RunContext) -> dict:
-    source = SOURCES[table.source]
-    since = izin.next_since(last_watermark(conn, source.name))
+def _pull_izin_table(conn, engine, izin_table: izin.Table, ctx: RunContext) -> dict:
+    table = sources.raw_table(izin_table.source)
+    since = izin.next_since(last_watermark(conn, table.name))
     pulled = []
 
     def pull():
-        pulled.append(izin.pull(engine, table, since, recheck_ids=_held_for_updated_at(conn, source)))
+        pulled.append(izin.pull(engine, izin_table, since, recheck_ids=_held_for_updated_at(conn, table)))
         return pulled[-1]
 
-    report = _ingest_pull(conn, source, pull, ctx).as_dict()
+    report = _ingest_pull(conn, table, pull, ctx).as_dict()
     # held back for lack of a usable updated_at: counted every run, also when their quarantine is not news
     report["rows_without_timestamp"] = sum(map(izin.without_timestamp, pulled))
     return report
 
 
-def _held_for_updated_at(conn, source: Source) -> list[str]:
+def _held_for_updated_at(conn, table: sources.RawTable) -> list[str]:
     """Ids quarantined for their updated_at with no version in raw since: the next pull looks them up by key."""
     query = sql.SQL("""
         select distinct q.raw_record::jsonb -> 0 ->> 'id'
@@ -171,17 +141,17 @@ def _held_for_updated_at(conn, source: Source) -> list[str]:
         where q.source = %s and q.field = 'updated_at' and b.status <> 'rejected'
           and not exists (select 1 from {raw} r join audit.load_batch rb on rb.batch_id = r._batch_id
                           where rb.status <> 'rejected' and r.id = q.raw_record::jsonb -> 0 ->> 'id')
-        """).format(raw=sql.Identifier(*source.table.split(".")))
-    return [r[0] for r in conn.execute(query, (source.name,)) if r[0] is not None]
+        """).format(raw=sql.Identifier("raw", table.name))
+    return [r[0] for r in conn.execute(query, (table.name,)) if r[0] is not None]
 
 
 def gate_batches(source_name: str, ctx: RunContext) -> dict:
     """Gate every loaded-but-ungated batch of the source; never raises for a verdict (see `delivery_verdict`)."""
-    source = SOURCES[source_name]
-    results = [gate.run_gate(source.gate, batch_id, run_id=ctx.run_id)
-               for batch_id in gate.pending_batches(source.name)]
+    table = sources.raw_table(source_name)
+    results = [gate.run_gate(table.checkpoint, batch_id, run_id=ctx.run_id)
+               for batch_id in gate.pending_batches(table.name)]
     return {
-        "source": source.name,
+        "source": table.name,
         "accepted": [r.batch_id for r in results if r.passed],
         "rejected": [r.batch_id for r in results if not r.passed],
         "failed_checks": [r.summary() for r in results if not r.passed],

@@ -14,16 +14,10 @@ import secrets
 import time
 from pathlib import Path
 
-from lintas import settings, summary, warehouse
+from lintas import settings, sources, summary, warehouse
 from lintas.cli import run_airflow
 
-DEMO_DAGS = [
-    "lintas_extract_dinsos_dtks",
-    "lintas_extract_disdik_dapodik",
-    "lintas_extract_diskopindag_umkm",
-    "lintas_extract_dpmptsp_izin",
-    "lintas_build_warehouse",
-]
+DEMO_DAGS = [*(source.dag_id for source in sources.SOURCES), "lintas_build_warehouse"]
 BAD_BATCH_KEEPS = 0.6  # the failing-batch demo's DTKS export stopped at 60% of its bytes, mid-row
 
 

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from lintas.assets import RAW_SOURCES
+from lintas.assets import raw_assets
 
 # extract DAG -> (its sources, cadence)
 EXTRACT_DAGS = {
@@ -55,7 +55,7 @@ def test_delivery_verdicts_are_leaves_and_gates_update_assets(dagbag):
             assert verdict.downstream_list == [] and verdict.retries == 0, (dag_id, source)
             assert verdict.trigger_rule == "none_failed"  # judges a run whose gate accepted nothing, too
             assert gate_task.retries == 0
-            own_asset = {a.uri for a in RAW_SOURCES if a.uri.rstrip("/").endswith(f"/{source}")}
+            own_asset = {a.uri for a in raw_assets() if a.uri.rstrip("/").endswith(f"/{source}")}
             assert {o.uri for o in gate_task.outlets} == own_asset
             assert {t.task_id for t in gate_task.upstream_list} >= {f"anything_to_gate__{source}"}
         outlets = [t.task_id for t in dag.tasks if t.outlets]
@@ -66,7 +66,7 @@ def test_build_listens_to_every_raw_source(dagbag):
     dag = dagbag.dags["lintas_build_warehouse"]
     condition = dag.timetable.asset_condition
     assert type(condition).__name__ == "AssetAny"  # any one source with new data triggers a build
-    assert {a.uri for a in condition.objects} == {a.uri for a in RAW_SOURCES}
+    assert {a.uri for a in condition.objects} == {a.uri for a in raw_assets()}
 
 
 def test_build_resolves_identities_then_writes_audits_and_publishes_the_marts(dagbag):

@@ -1,8 +1,9 @@
 """End-to-end DAG runs with dag.test(): real Airflow, real warehouse, real GX and dbt."""
 
 import sqlalchemy as sa
+from psycopg import sql
 
-from lintas import warehouse
+from lintas import sources, warehouse
 from lintas_sandbox.standins.dapodik import DapodikServer
 from tests.dags.test_dag_integrity import EXTRACT_DAGS
 from tests.fixtures import bad_deliveries, izin_db
@@ -123,7 +124,8 @@ def test_every_agency_channel_runs_through_airflow(airflow_db, dagbag, warehouse
             assert {s for t, s in tasks.items() if t.startswith("gate__")} == {"skipped"}, (dag_id, tasks)
     assert _run(dagbag, "lintas_build_warehouse")[0] == "success"
     with warehouse.connect(warehouse_url) as conn:
-        counts = [conn.execute(f"select count(*) from staging.{model}").fetchone()[0] for model in (
+        counts = [conn.execute(sql.SQL("select count(*) from {}").format(sql.Identifier("staging", model)))
+                  .fetchone()[0] for model in (
             "stg_dinsos__dtks_members", "stg_disdik__students", "stg_diskopindag__umkm_owners",
             "stg_dpmptsp__permits", "stg_dpmptsp__permit_kbli")]
     assert counts == [12, 15, 9, 7, 7]
@@ -152,10 +154,9 @@ def _asset_events(uri: str) -> int:
 
 def test_an_inconsistent_pull_fails_the_extract_without_retry_and_triggers_no_build(airflow_db, dagbag,
                                                                                       warehouse_url, monkeypatch):
-    from lintas.assets import RAW_DISDIK_PESERTA_DIDIK
     from lintas_sandbox.standins.dapodik import Faults
 
-    uri = RAW_DISDIK_PESERTA_DIDIK.uri
+    uri = sources.raw_table("disdik_peserta_didik").asset_uri
     events_before = _asset_events(uri)
     with DapodikServer([student(i) for i in range(25)], token=TOKEN, page_cap=10,
                        faults=Faults(repeat_pages={3: 2})) as api:
@@ -186,9 +187,8 @@ def test_a_poison_file_fails_the_run_once_without_retry_and_the_good_month_still
     """Issue 11: a UTF-16 file first in the outbox used to crash the extract (retried for nothing) and block every
     later month. Now it is a rejected batch; the good month is loaded, accepted and announced to the warehouse
     build (asset event) in the same run; the run fails at the delivery verdict, once, naming the file and why."""
-    from lintas.assets import RAW_DINSOS_DTKS
-
-    events_before = _asset_events(RAW_DINSOS_DTKS.uri)
+    uri = sources.raw_table("dinsos_dtks").asset_uri
+    events_before = _asset_events(uri)
     bad_deliveries.dtks_in_utf16(outbox, period="2026-09")
     good_file(outbox, period="2026-10", count=20)
     dagrun = run_dag(dagbag, "lintas_extract_dinsos_dtks")
@@ -197,7 +197,7 @@ def test_a_poison_file_fails_the_run_once_without_retry_and_the_good_month_still
     assert tries["load_outbox"] == ("success", 1)
     assert tries["gate__dinsos_dtks"] == ("success", 1)
     assert tries["deliveries__dinsos_dtks"] == ("failed", 1), "a verdict on data is not retried"
-    assert _asset_events(RAW_DINSOS_DTKS.uri) == events_before + 1, "the good month triggers the build"
+    assert _asset_events(uri) == events_before + 1, "the good month triggers the build"
     task_output = "".join(capfd.readouterr())  # the verdict's failure, as the task log shows it
     assert "DTKS_3573_202609.csv rejected: UTF-16 is not an accepted encoding (UTF-8 or Windows-1252)" in task_output
     with warehouse.connect(warehouse_url) as conn:
@@ -206,7 +206,7 @@ def test_a_poison_file_fails_the_run_once_without_retry_and_the_good_month_still
     # the file stays in the outbox; it was judged once, so the next run is quiet and green
     state, tasks = _run(dagbag, "lintas_extract_dinsos_dtks")
     assert state == "success" and tasks["gate__dinsos_dtks"] == "skipped"
-    assert _asset_events(RAW_DINSOS_DTKS.uri) == events_before + 1
+    assert _asset_events(uri) == events_before + 1
 
 
 def test_retention_purges_a_superseded_delivery_and_keeps_its_counts(airflow_db, dagbag, warehouse_url, outbox):

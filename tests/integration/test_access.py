@@ -13,7 +13,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 import pytest
-from psycopg import errors
+from psycopg import errors, sql
+from psycopg.abc import Query
 
 from lintas import access, pipeline, warehouse
 from lintas.load.raw import RunContext
@@ -88,7 +89,7 @@ def town(postgres_server_url, template_database, tmp_path_factory):
     warehouse.drop_database(url)
     with warehouse.connect(postgres_server_url) as conn:
         for name in names.values():
-            conn.execute(f'drop role if exists "{name}"')
+            conn.execute(sql.SQL("drop role if exists {}").format(sql.Identifier(name)))
 
 
 def _login_url(town, short: str) -> str:
@@ -100,7 +101,7 @@ def _as(town, short: str):
     return psycopg.connect(_login_url(town, short), autocommit=True)
 
 
-def _rows(town, short: str | None, query: str, params=None) -> list[tuple]:
+def _rows(town, short: str | None, query: Query, params=None) -> list[tuple]:
     if short is None:
         with warehouse.connect(town["url"]) as conn:
             return conn.execute(query, params).fetchall()
@@ -108,25 +109,28 @@ def _rows(town, short: str | None, query: str, params=None) -> list[tuple]:
         return conn.execute(query, params).fetchall()
 
 
-def _denied(town, short: str, query: str, error=errors.InsufficientPrivilege) -> None:
+def _denied(town, short: str, query: Query, error=errors.InsufficientPrivilege) -> None:
     with _as(town, short) as conn, pytest.raises(error):
         conn.execute(query)
 
 
 def _kecamatan_counts(town, short: str | None, kecamatan: str | None) -> dict[str, int]:
-    where = "" if kecamatan is None else f" where left(kode_kelurahan, 8) = '{kecamatan}'"
+    def where(condition: str) -> sql.Composable:
+        return sql.SQL("") if kecamatan is None else sql.SQL(" where ") + sql.SQL(condition).format(
+            sql.Literal(kecamatan))
+
+    def count(query: str, schema: str, table: str, condition: sql.Composable) -> int:
+        return _rows(town, short, sql.SQL(query).format(sql.Identifier(schema, table), condition))[0][0]
+
     prefix = "marts" if short is None else "identified"
-    counts = {t: _rows(town, short, f"select count(*) from {prefix}.{t}{where}")[0][0]
+    counts = {t: count("select count(*) from {}{}", prefix, t, where("left(kode_kelurahan, 8) = {}"))
               for t in ("dim_person", "dim_household", "fct_person_needs", "fct_household_needs")}
-    kec_where = "" if kecamatan is None else f" where kode_kecamatan = '{kecamatan}'"
-    counts["kelurahan_needs_persons"] = _rows(
-        town, short, f"select coalesce(sum(persons), 0) from marts.mart_kelurahan_needs{kec_where}")[0][0]
-    counts["kecamatan_needs_persons"] = _rows(
-        town, short, f"select coalesce(sum(persons), 0) from marts.mart_kecamatan_needs{kec_where}")[0][0]
-    person_where = "" if kecamatan is None else (
-        f" where person_id in (select person_id from marts.dim_person where left(kode_kelurahan, 8) = '{kecamatan}')")
-    counts["participation"] = _rows(
-        town, short, f"select count(*) from {prefix}.fct_programme_participation{person_where}")[0][0]
+    counts["kelurahan_needs_persons"] = count("select coalesce(sum(persons), 0) from {}{}", "marts",
+                                              "mart_kelurahan_needs", where("kode_kecamatan = {}"))
+    counts["kecamatan_needs_persons"] = count("select coalesce(sum(persons), 0) from {}{}", "marts",
+                                              "mart_kecamatan_needs", where("kode_kecamatan = {}"))
+    counts["participation"] = count("select count(*) from {}{}", prefix, "fct_programme_participation", where(
+        "person_id in (select person_id from marts.dim_person where left(kode_kelurahan, 8) = {})"))
     return counts
 
 
@@ -152,7 +156,8 @@ def test_a_kecamatan_login_sees_all_of_its_kecamatan_and_nothing_else(town):
         with pytest.raises(errors.InsufficientPrivilege, match="row-level security"):
             conn.execute("select count(*) from marts.mart_kelurahan_needs")
     # the assignment is in a table, not in the role: the login cannot widen it
-    _denied(town, "kec_lowokwaru", f"insert into access.kecamatan_assignment values (current_user, '{BLIMBING}')")
+    _denied(town, "kec_lowokwaru", sql.SQL("insert into access.kecamatan_assignment values (current_user, {})")
+            .format(sql.Literal(BLIMBING)))
     _denied(town, "kec_lowokwaru", "select * from access.kecamatan_assignment")
 
 

@@ -140,7 +140,8 @@ def test_a_successful_publish_swaps_the_whole_schema_at_once(warehouse_url, outb
         second = pipeline.build_warehouse(RunContext("test_dag", "run-2"))
         new = _published(warehouse_url)
         with warehouse.connect(warehouse_url) as conn:
-            members = conn.execute(f"select periode, kode_kelurahan, members from marts.{MART}").fetchall()
+            members = conn.execute(sql.SQL("select periode, kode_kelurahan, members from {}").format(
+                sql.Identifier("marts", MART))).fetchall()
             rights = conn.execute(
                 "select has_schema_privilege(%s, 'marts', 'usage'), has_table_privilege(%s, %s, 'select')",
                 (role, role, f"marts.{MART}")).fetchone()
@@ -173,7 +174,8 @@ def test_publish_refuses_views_in_the_build_schema(warehouse_url, outbox):
     pipeline.link_identities(ctx)
     pipeline.build_marts(ctx)
     with warehouse.connect(warehouse_url) as conn:
-        conn.execute(f"create view {publish.BUILD_SCHEMA}.v_summary as select * from {publish.BUILD_SCHEMA}.{MART}")
+        conn.execute(sql.SQL("create view {} as select * from {}").format(
+            sql.Identifier(publish.BUILD_SCHEMA, "v_summary"), sql.Identifier(publish.BUILD_SCHEMA, MART)))
     assert all(r.passed for r in gate.run_mart_gate(publish.BUILD_SCHEMA, run_id="run-view")
                if r.gate == f"marts_{MART}")
     with pytest.raises(publish.PublishRefused, match="only tables may be published.*v_summary"):

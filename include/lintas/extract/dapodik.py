@@ -31,6 +31,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 import httpx
+import tenacity
 
 from lintas.extract.contract import ContractError, Delivery, RowError
 from lintas.extract.paging import PageLedger
@@ -142,6 +143,15 @@ def _retry_after(response: httpx.Response, cap: float) -> float | None:
     return min(max(seconds, 0.0), cap)
 
 
+class _Transient(Exception):
+    """One failed request that a retry may fix; `retry_after` (seconds) when the server said when."""
+
+    def __init__(self, problem: str, retry_after: float | None = None):
+        super().__init__(problem)
+        self.problem = problem
+        self.retry_after = retry_after
+
+
 class _Client:
     """GET one page with bounded, backed-off retries."""
 
@@ -151,45 +161,51 @@ class _Client:
         self.endpoint = endpoint
         self.shown = _shown(endpoint)
         self.attempts = attempts
-        self.base_delay = base_delay
-        self.max_delay = max_delay
+        self.exponential = tenacity.wait_exponential(multiplier=base_delay, max=max_delay)
         self.max_retry_after = max_retry_after
         self.sleep = sleep
         self.requests = 0
 
-    def backoff(self, attempt: int) -> float:
-        delay = min(self.max_delay, self.base_delay * 2 ** (attempt - 1))
-        return delay * (0.5 + random.random() / 2)  # jitter: clients retrying together spread out
+    def wait(self, retry_state: tenacity.RetryCallState) -> float:
+        """The server's Retry-After if it gave one, else capped exponential backoff with jitter: clients retrying
+        together spread out."""
+        retry_after = retry_state.outcome.exception().retry_after
+        if retry_after is not None:
+            return retry_after
+        return self.exponential(retry_state) * (0.5 + random.random() / 2)
 
     def get(self, params: dict[str, str], page: int) -> httpx.Response:
-        for attempt in range(1, self.attempts + 1):
-            self.requests += 1
-            try:
-                response = self.http.get(self.endpoint, params=params)
-            except httpx.UnsupportedProtocol:
-                raise ApiRequestError(f"{self.shown}: not an http(s) URL") from None
-            except httpx.TransportError as exc:  # refused, reset, timed out: transient
-                problem, wait = type(exc).__name__, self.backoff(attempt)
-            else:
-                status = response.status_code
-                if 200 <= status < 300:
-                    return response
-                if status in (401, 403):
-                    raise ApiAuthError(f"{self.shown}: the agency API refused our token (HTTP {status}); "
-                                       "check the Dapodik connection's token")
-                if status == 429 or status >= 500:
-                    problem = f"HTTP {status}"
-                    retry_after = _retry_after(response, self.max_retry_after)
-                    wait = self.backoff(attempt) if retry_after is None else retry_after
-                else:
-                    raise ApiRequestError(f"{self.shown} page {page}: HTTP {status}, not retried")
-            if attempt == self.attempts:
-                raise ApiUnavailable(f"{self.shown} page {page}: still failing after {self.attempts} attempt(s) "
-                                     f"(last: {problem})")
-            log.warning("%s page %d: %s, retry %d/%d in %.1fs", self.shown, page, problem, attempt,
-                        self.attempts - 1, wait)
-            self.sleep(wait)
-        raise AssertionError("unreachable")
+        def log_retry(retry_state: tenacity.RetryCallState) -> None:
+            log.warning("%s page %d: %s, retry %d/%d in %.1fs", self.shown, page,
+                        retry_state.outcome.exception().problem, retry_state.attempt_number, self.attempts - 1,
+                        retry_state.next_action.sleep)
+
+        retrying = tenacity.Retrying(stop=tenacity.stop_after_attempt(self.attempts), wait=self.wait,
+                                     retry=tenacity.retry_if_exception_type(_Transient), sleep=self.sleep,
+                                     before_sleep=log_retry)
+        try:
+            return retrying(self._get_once, params, page)
+        except tenacity.RetryError as failed:
+            raise ApiUnavailable(f"{self.shown} page {page}: still failing after {self.attempts} attempt(s) "
+                                 f"(last: {failed.last_attempt.exception().problem})") from None
+
+    def _get_once(self, params: dict[str, str], page: int) -> httpx.Response:
+        self.requests += 1
+        try:
+            response = self.http.get(self.endpoint, params=params)
+        except httpx.UnsupportedProtocol:
+            raise ApiRequestError(f"{self.shown}: not an http(s) URL") from None
+        except httpx.TransportError as exc:  # refused, reset, timed out: transient
+            raise _Transient(type(exc).__name__) from None
+        status = response.status_code
+        if 200 <= status < 300:
+            return response
+        if status in (401, 403):
+            raise ApiAuthError(f"{self.shown}: the agency API refused our token (HTTP {status}); "
+                               "check the Dapodik connection's token")
+        if status == 429 or status >= 500:
+            raise _Transient(f"HTTP {status}", _retry_after(response, self.max_retry_after))
+        raise ApiRequestError(f"{self.shown} page {page}: HTTP {status}, not retried")
 
 
 def _whole(meta: dict, name: str, page: int, ref: str, *, required: bool = True) -> int | None:

@@ -19,13 +19,13 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
+import tenacity
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from lintas.extract.contract import ContractError, Delivery, RowError
@@ -137,29 +137,44 @@ def pull(engine: sa.Engine, table: Table, since: datetime | None, *, recheck_ids
          attempts: int = 4, base_delay: float = 2.0) -> Delivery:
     """Read every row of `table` with updated_at >= since, or without a usable updated_at, or whose id is in
     `recheck_ids` (rows held back before for their updated_at: a fix may stamp them with an older time), retrying
-    transient connection failures."""
+    transient connection failures with exponential backoff (at most a minute between tries)."""
     recheck_ids = sorted(set(recheck_ids))
-    for attempt in range(1, attempts + 1):
-        try:
-            return _pull_once(engine, table, since, recheck_ids)
-        except DBAPIError as exc:
-            code = exc.orig.args[0] if exc.orig is not None and exc.orig.args else None
-            if code in ACCESS_DENIED:
-                raise SourceAccessDenied(f"{table.name}: the agency database refused our account "
-                                         f"(MySQL error {code}); check the connection's credentials") from None
-            if not (isinstance(exc, OperationalError) or exc.connection_invalidated):
-                raise
-            if attempt == attempts:
-                raise SourceUnavailable(
-                    f"{table.name}: agency database unreachable after {attempts} attempts "
-                    f"({type(exc.orig).__name__ if exc.orig else type(exc).__name__})"
-                ) from None
-            delay = min(base_delay * 2 ** (attempt - 1), 60.0)
-            log.warning("%s: transient database error (%s), retry %d/%d in %.0fs", table.name,
-                        type(exc.orig).__name__ if exc.orig else type(exc).__name__, attempt, attempts - 1, delay)
-            engine.dispose()
-            time.sleep(delay)
-    raise AssertionError("unreachable")
+
+    def before_retry(retry_state: tenacity.RetryCallState) -> None:
+        log.warning("%s: transient database error (%s), retry %d/%d in %.0fs", table.name,
+                    _error_name(retry_state.outcome.exception()), retry_state.attempt_number, attempts - 1,
+                    retry_state.next_action.sleep)
+        engine.dispose()  # a fresh connection for the next try
+
+    retrying = tenacity.Retrying(stop=tenacity.stop_after_attempt(attempts),
+                                 wait=tenacity.wait_exponential(multiplier=base_delay, max=60.0),
+                                 retry=tenacity.retry_if_exception(_transient), before_sleep=before_retry)
+    try:
+        return retrying(_pull_checked, engine, table, since, recheck_ids)
+    except tenacity.RetryError as failed:
+        raise SourceUnavailable(f"{table.name}: agency database unreachable after {attempts} attempts "
+                                f"({_error_name(failed.last_attempt.exception())})") from None
+
+
+def _transient(exc: BaseException) -> bool:
+    """A dropped or refused connection (retried); any other database error is not."""
+    return isinstance(exc, OperationalError) or (isinstance(exc, DBAPIError) and exc.connection_invalidated)
+
+
+def _error_name(exc: DBAPIError) -> str:
+    return type(exc.orig).__name__ if exc.orig else type(exc).__name__
+
+
+def _pull_checked(engine: sa.Engine, table: Table, since: datetime | None, recheck_ids: list[str]) -> Delivery:
+    """One pull; refused credentials become SourceAccessDenied (fatal: retrying cannot help)."""
+    try:
+        return _pull_once(engine, table, since, recheck_ids)
+    except DBAPIError as exc:
+        code = exc.orig.args[0] if exc.orig is not None and exc.orig.args else None
+        if code in ACCESS_DENIED:
+            raise SourceAccessDenied(f"{table.name}: the agency database refused our account "
+                                     f"(MySQL error {code}); check the connection's credentials") from None
+        raise
 
 
 def _pull_once(engine: sa.Engine, table: Table, since: datetime | None, recheck_ids: list[str]) -> Delivery:

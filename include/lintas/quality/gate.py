@@ -22,6 +22,7 @@ from pathlib import Path
 
 import fasteners
 import yaml
+from psycopg import sql
 
 from lintas import settings, warehouse
 from lintas.quality import data_docs
@@ -115,11 +116,12 @@ class Checkpoint:
                    batch_column=spec.get("batch_column"))
 
     def query(self, batch_id: int | None) -> str:
-        schema, table = self.relation.split(".")
-        base = f'select * from "{schema}"."{table}"'
-        if self.batch_column is None:
-            return base
-        return f'{base} where "{self.batch_column}" = {int(batch_id)}'
+        """The rows the suite checks, as SQL text for GX's query asset."""
+        query = sql.SQL("select * from {}").format(sql.Identifier(*self.relation.split(".")))
+        if self.batch_column is not None:
+            query = sql.SQL("{} where {} = {}").format(query, sql.Identifier(self.batch_column),
+                                                       sql.Literal(int(batch_id)))
+        return query.as_string()
 
 
 MART_SUITE_PREFIX = "marts_"

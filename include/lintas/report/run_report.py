@@ -20,18 +20,11 @@ from urllib.parse import quote
 
 import jinja2
 
-from lintas import settings, warehouse
+from lintas import settings, sources, warehouse
 from lintas.quality import gate
 from lintas.report import build_health, charts, collect, formatting, trends
 
 # The one place the report names its sources.
-SOURCE_LABELS = {
-    "dinsos_dtks": "Dinas Sosial: DTKS/DTSEN snapshot",
-    "disdik_peserta_didik": "Dinas Pendidikan: Dapodik students",
-    "diskopindag_umkm": "Diskopindag: UMKM workbooks",
-    "dpmptsp_izin_usaha": "DPMPTSP: business permits",
-    "dpmptsp_izin_usaha_kbli": "DPMPTSP: permit KBLI lines",
-}
 MAX_FAILED_NODES = 50  # dbt node ids listed per invocation
 FRESHNESS_BADGES = {"pass": ("FRESH", "ok"), "warn": ("LATE", "warn"), "error": ("STALE", "bad"),
                     "no data": ("NO ACCEPTED DELIVERY", "pending")}
@@ -46,10 +39,15 @@ _ENV = jinja2.Environment(
 _ENV.filters.update(n=formatting.n, pct=formatting.pct, ts=formatting.ts, deliveries=formatting.deliveries,
                     tally=formatting.tally, observed=formatting.observed)
 _ENV.globals.update(
-    source_labels=SOURCE_LABELS, freshness_badges=FRESHNESS_BADGES, max_failed_nodes=MAX_FAILED_NODES,
+    freshness_badges=FRESHNESS_BADGES, max_failed_nodes=MAX_FAILED_NODES,
     trend_batches=trends.TREND_BATCHES, slowest_models=build_health.SLOWEST_MODELS,
     trend_builds=build_health.TREND_BUILDS, rows_chart=charts.rows_chart, nik_chart=charts.nik_chart,
 )
+
+
+def source_labels() -> dict[str, str]:
+    """Each raw source as the registry names it for people (the agencies' own words, then English)."""
+    return {t.name: f"{t.label.id} · {t.label.en}" for t in sources.raw_tables()}
 
 
 def _data_docs(out: Path) -> dict:
@@ -63,6 +61,7 @@ def _data_docs(out: Path) -> dict:
 
 def to_html(data: collect.ReportData, *, out: Path, warehouse_label: str, generated_at: datetime, runs: int) -> str:
     return _ENV.get_template("run_report.html.j2").render(
+        source_labels=source_labels(),
         data=data, data_docs=_data_docs(out), warehouse_label=warehouse_label, generated_at=generated_at, runs=runs)
 
 

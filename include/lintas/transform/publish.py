@@ -164,7 +164,7 @@ def _drop_previous(conn) -> bool:
     publish drops it instead."""
     try:
         with conn.transaction():
-            conn.execute(f"set local lock_timeout = '{DROP_PREVIOUS_LOCK_TIMEOUT}'")
+            conn.execute(sql.SQL("set local lock_timeout = {}").format(sql.Literal(DROP_PREVIOUS_LOCK_TIMEOUT)))
             conn.execute(sql.SQL("drop schema if exists {} cascade").format(sql.Identifier(PREVIOUS_SCHEMA)))
         return True
     except Exception as exc:  # the swap is done: a leftover old version is not a failure
