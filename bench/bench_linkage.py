@@ -1,11 +1,14 @@
 """Benchmark: identity resolution on the generator's data, scored against the hidden truth.
 
     .venv/bin/python bench/bench_linkage.py --scale small|city|5 [--profile default|second] [--train]
+        [--compare CANDIDATE_MODEL_JSON]
 
 Runs the real pipeline into a fresh warehouse database (every channel, the raw gates, dbt up to
 int_identity__source_records), then `linkage.link` in a child process (seconds and peak memory of that process),
 then scores pairwise precision / recall / F1 per source pair against the truth files, beside the exact-NIK-join
 baseline. `--train` first re-estimates the Splink model on this data and saves it to the repo's model path.
+`--compare` scores a retrained model and the reviewed one on this data and writes the comparison report beside the
+candidate (lintas.identity.model_report).
 WAREHOUSE_SERVER=postgresql://postgres@127.0.0.1:5432/postgres (default) selects the server.
 """
 
@@ -27,7 +30,7 @@ from pathlib import Path
 import pandas as pd
 
 from lintas import pipeline, warehouse
-from lintas.identity import features, linkage, nik, scoring
+from lintas.identity import features, linkage, model_report, nik, scoring
 from lintas.load.raw import RunContext
 from lintas.transform import dbt
 from lintas_sandbox.standins.dapodik import DapodikServer
@@ -109,6 +112,8 @@ def main() -> None:
     parser.add_argument("--profile", choices=["default", "second"], default="default",
                         help="noise profile of the generated deliveries (lintas generate --profile)")
     parser.add_argument("--train", action="store_true", help="re-estimate and save the model on this data first")
+    parser.add_argument("--compare", type=Path, help="a retrained model JSON: score it and the model in use on this"
+                        " data and write the comparison report beside it")
     parser.add_argument("--dump", type=Path, help="also save the linkage input and the truth here (pickle, for"
                         " bench/diagnose_linkage.py); it holds personal data: a private folder only")
     args = parser.parse_args()
@@ -137,6 +142,12 @@ def main() -> None:
                 started = time.perf_counter()
                 scoring.train(features.prepare(features.read_source_records(url)))
                 print(f"trained model {scoring.model_version()} in {time.perf_counter() - started:.0f}s")
+            if args.compare:
+                bench = model_report.bench_scores(
+                    {"reviewed": scoring.model_path(), "candidate": args.compare},
+                    features.prepare(features.read_source_records(url)), true, score)
+                written = model_report.write(model_report.compare(args.compare, bench=bench))
+                print(f"model comparison: {written['markdown']}")
             started = time.perf_counter()
             # in a child process, so its peak memory is measured alone; exceptions come back to here
             with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:

@@ -1,7 +1,9 @@
 """Identity model retraining, by hand: re-estimate the Splink model's parameters on the warehouse's current
 identity input (intermediate.int_identity__source_records) and write it as a new versioned model JSON under
 LINTAS_HOME/models/linkage. Linkage keeps using the reviewed model until an engineer points
-LINTAS_LINKAGE_MODEL at the new file (or commits it); the task's result names the file and its version."""
+LINTAS_LINKAGE_MODEL at the new file (or commits it); the task's result names the file and its version. Beside it,
+comparison_splink_model_v<N>.md/.json: every comparison level's m, u and match weight against the reviewed model,
+the largest moves flagged, for the person who decides to promote it."""
 
 from airflow.sdk import dag, task
 
@@ -22,7 +24,15 @@ def lintas_retrain_linkage():
 
         return training.retrain()
 
-    retrain_model()
+    @task
+    def compare_with_reviewed(retrained: dict) -> dict:
+        from pathlib import Path
+
+        from lintas.identity import model_report
+
+        return model_report.write(model_report.compare(Path(retrained["path"])))
+
+    compare_with_reviewed(retrain_model())
 
 
 lintas_retrain_linkage()

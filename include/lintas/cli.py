@@ -138,6 +138,17 @@ def cmd_subject(args: argparse.Namespace) -> None:
     subject.record_request(report)
 
 
+def cmd_explain_person(args: argparse.Namespace) -> None:
+    """How a person's records were linked; identities masked unless --reveal and the login's role allow it."""
+    from lintas.identity import explain
+
+    try:
+        explanation = explain.explain(args.person_id, reveal=args.reveal)
+    except explain.ExplainError as exc:
+        raise SystemExit(f"lintas explain-person: {exc}") from None
+    sys.stdout.write(explanation.to_json() if args.format == "json" else explanation.render_text())
+
+
 def installed_commands() -> list[AddCommands]:
     """The functions of installed packages that add commands (entry point group `lintas.commands`)."""
     return [entry.load() for entry in entry_points(group=COMMANDS_ENTRY_POINT)]
@@ -191,6 +202,13 @@ def main(argv: list[str] | None = None, commands: Iterable[AddCommands] | None =
     subj.add_argument("--include-views", action="store_true",
                       help="also search the views (staging, most of intermediate): slow on a city-scale warehouse")
     subj.set_defaults(func=cmd_subject)
+
+    exp = sub.add_parser("explain-person", help="a person's records, how each joined, merges and splits")
+    exp.add_argument("person_id", type=int)
+    exp.add_argument("--format", choices=["text", "json"], default="text")
+    exp.add_argument("--reveal", action="store_true",
+                     help="show full NIK, name and birth date (engineers and analysts only; the read is logged)")
+    exp.set_defaults(func=cmd_explain_person)
 
     af = sub.add_parser("airflow", help="run the airflow CLI with this project's environment")
     af.add_argument("airflow_args", nargs=argparse.REMAINDER)

@@ -91,7 +91,9 @@ def test_build_resolves_identities_then_writes_audits_and_publishes_the_marts(da
 def test_retraining_runs_only_by_hand(dagbag):
     dag = dagbag.dags["lintas_retrain_linkage"]
     assert dag.schedule is None
-    assert [t.task_id for t in dag.tasks] == ["retrain_model"]
+    assert [t.task_id for t in dag.tasks] == ["retrain_model", "compare_with_reviewed"]
+    # the comparison with the reviewed model is written for the candidate the retraining made
+    assert [t.task_id for t in dag.get_task("compare_with_reviewed").upstream_list] == ["retrain_model"]
 
 
 def test_retention_runs_daily_in_one_task(dagbag):

@@ -4,13 +4,17 @@ untouched, and linkage uses the new file only once it is configured."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
+from bench import bench_linkage
 from lintas import pipeline, warehouse
-from lintas.identity import linkage, scoring, training
+from lintas.identity import features, linkage, model_report, scoring, training
 from lintas.load.raw import RunContext
+from lintas_sandbox.synth import dapodik as synth_dapodik
 from lintas_sandbox.synth import dtks as synth_dtks
+from lintas_sandbox.synth import izin as synth_izin
 from lintas_sandbox.synth import population
 from lintas_sandbox.synth import umkm as synth_umkm
 
@@ -62,6 +66,48 @@ def test_retraining_writes_a_new_valid_version_and_never_the_reviewed_model(smal
         used = dict(conn.execute("select airflow_run_id, model_version from identity.link_run"))
     assert used == {"reviewed": scoring.model_version(scoring.MODEL_PATH), "retrained": first["model_version"]}
     assert used["retrained"].startswith(f"v{reviewed_version + 1}-")
+
+
+def test_a_retrained_model_is_compared_with_the_reviewed_one_level_by_level_and_on_the_bench(
+        small_warehouse, tmp_path):
+    candidate = Path(training.retrain(out_dir=tmp_path / "models")["path"])
+    # the bench's truth of the generated city (every agency's file; the records not loaded are not scored)
+    pop = population.generate("small", 2)
+    synth_dapodik.render(pop, tmp_path / "agencies")
+    synth_izin.render(pop, None, tmp_path / "agencies")
+    truth = bench_linkage.truth(tmp_path / "agencies")
+    prepared = features.prepare(features.read_source_records(small_warehouse))
+    bench = model_report.bench_scores({"reviewed": scoring.MODEL_PATH, "candidate": candidate}, prepared, truth,
+                                      bench_linkage.score)
+    report = model_report.compare(candidate, scoring.MODEL_PATH, bench=bench)
+    written = model_report.write(report)
+
+    reviewed = json.loads(scoring.MODEL_PATH.read_text(encoding="utf-8"))
+    every_level = [(c["output_column_name"], lv["label_for_charts"]) for c in reviewed["comparisons"]
+                   for lv in c["comparison_levels"] if not lv.get("is_null_level")]
+    assert [(r["comparison"], r["level"]) for r in report["levels"]] == every_level
+    trained = {(c["output_column_name"], lv["label_for_charts"]): lv["m_probability"]
+               for c in json.loads(candidate.read_text(encoding="utf-8"))["comparisons"]
+               for lv in c["comparison_levels"] if not lv.get("is_null_level")}
+    assert all(r["m_after"] == trained[(r["comparison"], r["level"])] for r in report["levels"])
+    # the flagged levels are the largest moves of the match weight
+    changes = sorted((abs(r["weight_change"]) for r in report["levels"]), reverse=True)
+    flagged = [r for r in report["levels"] if r["largest_move"]]
+    assert len(flagged) == model_report.LARGEST_MOVES
+    assert min(abs(r["weight_change"]) for r in flagged) == changes[model_report.LARGEST_MOVES - 1] > 0
+    # both models scored on the city's cross-agency pairs (DTKS x UMKM here)
+    assert set(bench) == {"reviewed", "candidate"}
+    for scores in bench.values():
+        assert 0.9 < scores["precision"] <= 1 and 0.5 < scores["recall"] <= 1
+        assert list(scores["recall_per_source_pair"]) == ["dinsos_dtks x diskopindag_umkm"]
+
+    markdown = Path(written["markdown"]).read_text(encoding="utf-8")
+    assert Path(written["markdown"]).parent == candidate.parent
+    assert json.loads(Path(written["json"]).read_text(encoding="utf-8"))["levels"] == report["levels"]
+    assert all(f"| {comparison} | {level} |" in markdown for comparison, level in every_level)
+    assert markdown.count("**largest**") == model_report.LARGEST_MOVES and "| candidate |" in markdown
+    # without a bench the report says how to get one
+    assert "bench/bench_linkage.py" in model_report.render_markdown(model_report.compare(candidate))
 
 
 def test_a_model_with_a_missing_probability_is_not_valid(tmp_path):

@@ -13,7 +13,7 @@ import logging
 import time
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -24,7 +24,7 @@ from lintas.identity import clusters, features, rules, scoring
 
 log = logging.getLogger(__name__)
 
-IDENTITY_TABLES = ["person_record", "review_pair", "person_event", "link_run"]  # in schema identity
+IDENTITY_TABLES = ["person_record", "link_pair", "review_pair", "person_event", "link_run"]  # in schema identity
 
 
 @dataclass
@@ -35,6 +35,7 @@ class Resolution:
     nik_rule_pairs: list[tuple[str, str]]  # a NIK one edit away, a shared NIK with one person's names
     other_rule_pairs: list[tuple[str, str]]  # without NIK: name + birth date + mother or home, home business
     cluster_of: dict[str, str]  # record key -> cluster representative
+    pairs_by_rule: dict[str, list[tuple[str, str]]] = field(default_factory=dict)  # rule name -> its pairs
 
 
 def _run(name: str, fn: Callable, *args):
@@ -48,16 +49,18 @@ def resolve(prepared: pd.DataFrame, model: Path, *, phase: Callable = _run,
     groups = phase("nik_groups", rules.nik_groups, prepared)
     pairs = phase("splink", predict, prepared, model) if len(prepared) > 1 else scoring.no_pairs()
     keys = list(prepared["unique_id"])
-    near = phase("near_nik", rules.near_nik_pairs, prepared) + phase("same_nik", rules.same_nik_pairs, prepared)
+    by_rule = {name: phase(name, rule, prepared) for name, rule in (
+        ("near_nik", rules.near_nik_pairs), ("same_nik", rules.same_nik_pairs),
+        ("name_birth_mother", rules.name_birth_mother_pairs), ("similar_name_birth", rules.similar_name_birth_pairs))}
+    near = by_rule["near_nik"] + by_rule["same_nik"]
     # the home-business rule counts persons: the links so far tell which records are one person
-    birth_mother = phase("name_birth_mother", rules.name_birth_mother_pairs, prepared) + phase(
-        "similar_name_birth", rules.similar_name_birth_pairs, prepared)
+    birth_mother = by_rule["name_birth_mother"] + by_rule["similar_name_birth"]
     so_far = phase("cluster_before_home_business", clusters.components, keys, groups, pairs, near + birth_mother)
-    other_rules = sorted(set(birth_mother) | set(phase("home_business", rules.home_business_pairs, prepared,
-                                                       so_far)))
+    by_rule["home_business"] = phase("home_business", rules.home_business_pairs, prepared, so_far)
+    other_rules = sorted(set(birth_mother) | set(by_rule["home_business"]))
     del so_far
     cluster_of = phase("cluster", clusters.components, keys, groups, pairs, near + other_rules)
-    return Resolution(groups, pairs, near, other_rules, cluster_of)
+    return Resolution(groups, pairs, near, other_rules, cluster_of, by_rule)
 
 
 def link(url: str | None = None, *, run_id: str | None = None, model: Path | None = None) -> dict:
@@ -92,6 +95,7 @@ def link(url: str | None = None, *, run_id: str | None = None, model: Path | Non
             (run_id, scoring.model_version(model), scoring.MATCH_THRESHOLD, scoring.REVIEW_THRESHOLD),
         ).fetchone()[0]
         ids = _write_persons(conn, link_run_id, source_of, resolved)
+        _write_link_pairs(conn, link_run_id, resolved)
         _write_review(conn, link_run_id, review)
         persons = len(set(ids.person_of.values()))
         phases["ids_and_write"] = round(time.perf_counter() - writing_started, 1)
@@ -156,6 +160,29 @@ def _write_persons(conn, link_run_id: int, source_of: dict[str, str], resolved: 
             + [(link_run_id, "split", p, others) for p, others in ids.splits],
         )
     return ids
+
+
+def link_pairs(resolved: Resolution) -> list[tuple[str, str, str, float | None]]:
+    """The evidence that joined each person's records (record_key_l, record_key_r, rule, probability): a NIK
+    group as a star from its first record, every rule's pairs, the model's linked pairs. Only pairs whose records
+    ended in one person: the explanation of a person (`identity.explain`), not the candidates."""
+    same = resolved.cluster_of
+    edges = [(group[0], other, "nik_group", None) for group in resolved.groups for other in group[1:]]
+    edges += [(left, right, rule, None) for rule, pairs in resolved.pairs_by_rule.items() for left, right in pairs]
+    linked = resolved.pairs[resolved.pairs["match_probability"] >= scoring.MATCH_THRESHOLD]
+    edges += [(left, right, "model", float(p)) for left, right, p in zip(
+        linked["unique_id_l"], linked["unique_id_r"], linked["match_probability"], strict=True)]
+    return [(min(a, b), max(a, b), rule, p) for a, b, rule, p in edges if same[a] == same[b]]
+
+
+def _write_link_pairs(conn, link_run_id: int, resolved: Resolution) -> None:
+    """identity.link_pair: the current run's evidence only (like person_record, replaced every run)."""
+    conn.execute("delete from identity.link_pair")
+    with conn.cursor() as cur, cur.copy(
+        "copy identity.link_pair (link_run_id, record_key_l, record_key_r, rule, match_probability) from stdin"
+    ) as copy:
+        for left, right, rule, probability in link_pairs(resolved):
+            copy.write_row((link_run_id, left, right, rule, probability))
 
 
 def _write_review(conn, link_run_id: int, review: pd.DataFrame) -> None:
