@@ -55,8 +55,10 @@ _PAIR = _PAGE.replace("{% block body %}{% endblock %}", """
 <tr class="{{ outcome }}"><th>{{ label }}</th><td>{{ outcome }}</td></tr>{% endfor %}</table>
 <h2>Decide</h2>
 <form method="post" action="decide">
-<input type="hidden" name="left" value="{{ e.record_key_l }}"><input type="hidden" name="right" value="{{ e.record_key_r }}">
-{% for value, label in choices %}<label><input type="radio" name="decision" value="{{ value }}" required> {{ label }}</label>
+<input type="hidden" name="left" value="{{ e.record_key_l }}">
+<input type="hidden" name="right" value="{{ e.record_key_r }}">
+{% for value, label in choices %}
+<label><input type="radio" name="decision" value="{{ value }}" required> {{ label }}</label>
 {% endfor %}
 <p><label>Reason <textarea name="reason" required rows="3" cols="60"></textarea></label></p>
 <button type="submit">Save decision</button></form>
