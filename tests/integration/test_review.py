@@ -3,54 +3,12 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 import pytest
 from fastapi.testclient import TestClient
 
-from lintas import pipeline, warehouse
-from lintas.load.raw import RunContext
+from lintas import warehouse
 from lintas.review import queue, web
-from tests.fixtures.dtks_files import member, write
-from tests.fixtures.umkm_workbooks import owner, write_workbook
-from tests.integration.test_linkage import CTX, PEOPLE
-
-UMKM = "diskopindag_umkm:UMKM_BINAAN_2026.xlsx!LOWOKWARU!{}"
-BAMBANG = ("dinsos_dtks:ID000002", UMKM.format(6))  # linked by the model (0.9998)
-RIZKI = ("dinsos_dtks:ID000000", UMKM.format(9))  # in review: another NIK, name spelled differently
-DEWI = ("dinsos_dtks:ID000003", UMKM.format(7))  # in review: another NIK, another street
-
-
-def _deliver(outbox, outbox_for) -> None:
-    """DTKS's four people; UMKM owners who look like three of them but carry other NIKs, and one stranger."""
-    write(outbox, "DTKS_3573_202610.csv", [
-        member(i, NAMA=name, JENIS_KELAMIN=sex, TANGGAL_LAHIR=born.strftime("%d-%m-%Y"), NIK=nik,
-               NAMA_IBU_KANDUNG=f"IBU {name.split()[0]}", KELURAHAN="TLOGOMAS")
-        for i, (name, sex, born, nik) in enumerate(PEOPLE)])
-    owners = [
-        owner(0, **{"NAMA PEMILIK": "BAMBANG HARTONO", "NIK": "3573050912720099", "JENIS KELAMIN": "L",
-                    "TANGGAL LAHIR": date(1972, 12, 9), "KELURAHAN": "TLOGOMAS", "ALAMAT": "JL. TLOGOMAS NO. 2"}),
-        owner(1, **{"NAMA PEMILIK": "DEWI LESTARI", "NIK": "3573054302010099", "JENIS KELAMIN": "P",
-                    "TANGGAL LAHIR": date(2001, 2, 3), "KELURAHAN": "TLOGOMAS", "ALAMAT": "JL. SUMBERSARI 9"}),
-        owner(2, **{"NAMA PEMILIK": "SITI AMINAH", "NIK": "3573054203900099", "JENIS KELAMIN": "P",
-                    "TANGGAL LAHIR": date(1990, 3, 2), "KELURAHAN": "SUKUN", "KECAMATAN": "SUKUN",
-                    "ALAMAT": "JL. S. SUPRIADI 1"}),
-        owner(3, **{"NAMA PEMILIK": "MUHAMMAD RIZKY SANTOSA", "NIK": "3573051708850099", "JENIS KELAMIN": "L",
-                    "TANGGAL LAHIR": date(1985, 8, 17), "KELURAHAN": "TLOGOMAS", "ALAMAT": "JL. TLOGOMAS NO. 0"}),
-    ]
-    write_workbook(outbox_for("diskopindag") / "UMKM_BINAAN_2026.xlsx", {"LOWOKWARU": owners})
-    for source in ("dinsos_dtks", "diskopindag_umkm"):
-        pipeline.gate_source(source, pipeline.extract_files(source, CTX), CTX)
-    pipeline.build_linkage_input(CTX)
-
-
-def _link(run: int) -> dict:
-    return pipeline.link_identities(RunContext(CTX.dag_id, f"run-{run}"))
-
-
-def _person_of(url) -> dict[str, int]:
-    with warehouse.connect(url) as conn:
-        return dict(conn.execute("select record_key, person_id from identity.person_record"))
+from tests.fixtures.review_pairs import BAMBANG, DEWI, RIZKI, deliver, link_run, person_of_record
 
 
 def _events(url, link_run_id: int) -> list[tuple]:
@@ -61,8 +19,8 @@ def _events(url, link_run_id: int) -> list[tuple]:
 
 @pytest.fixture
 def reviewed(warehouse_url, outbox, outbox_for) -> str:
-    _deliver(outbox, outbox_for)
-    first = _link(1)
+    deliver(outbox, outbox_for)
+    first = link_run(1)
     assert (first["records"], first["persons"], first["review_pairs"]) == (8, 7, 2)
     return warehouse_url
 
@@ -71,7 +29,7 @@ def test_decisions_hold_across_runs_and_a_later_decision_splits_with_an_event(re
     url = reviewed
     assert {(p.record_key_l, p.record_key_r) for p in queue.pending(url)} == {tuple(sorted(RIZKI)),
                                                                           tuple(sorted(DEWI))}
-    before = _person_of(url)
+    before = person_of_record(url)
     assert before[DEWI[0]] != before[DEWI[1]] and before[BAMBANG[0]] == before[BAMBANG[1]]
     with pytest.raises(queue.ReviewError):  # only pairs a run put in review
         queue.decide(*BAMBANG, "non_match", "reviewer-1", "different mothers", url)
@@ -81,8 +39,8 @@ def test_decisions_hold_across_runs_and_a_later_decision_splits_with_an_event(re
     queue.decide(*RIZKI, "unsure", "reviewer-1", "ask the kelurahan", url)
     queue.decide(*RIZKI, "non_match", "reviewer-2", "kelurahan: two men of that name", url)
 
-    second = _link(2)
-    person_of = _person_of(url)
+    second = link_run(2)
+    person_of = person_of_record(url)
     assert person_of[DEWI[0]] == person_of[DEWI[1]], "the match decision joined the two persons"
     assert person_of[RIZKI[0]] != person_of[RIZKI[1]]
     assert second["persons"] == 6 and second["merges"] == 1
@@ -93,13 +51,13 @@ def test_decisions_hold_across_runs_and_a_later_decision_splits_with_an_event(re
     assert methods[DEWI[0]] == methods[DEWI[1]] == "review"
 
     # another run changes nothing: the decisions are read again, not remembered by the run
-    third = _link(3)
-    assert _person_of(url) == person_of and third["merges"] == third["splits"] == 0
+    third = link_run(3)
+    assert person_of_record(url) == person_of and third["merges"] == third["splits"] == 0
 
     # a later reviewer overturns the match: the next run splits the person again and says why
     overturned = queue.decide(*DEWI, "non_match", "reviewer-3", "NIK check at Dukcapil: two women", url)
-    fourth = _link(4)
-    after = _person_of(url)
+    fourth = link_run(4)
+    after = person_of_record(url)
     assert after[DEWI[0]] != after[DEWI[1]] and fourth["splits"] == 1
     (event, person_id, others, causes), = _events(url, fourth["link_run_id"])
     assert (event, causes) == ("split", [overturned]) and person_id == person_of[DEWI[0]]
@@ -108,7 +66,8 @@ def test_decisions_hold_across_runs_and_a_later_decision_splits_with_an_event(re
 
 
 def _client(url: str, login: str = "analyst-1") -> TestClient:
-    # Airflow's login is the api-server's; here the reviewer is named directly (tests/dags test the plugin mounted)
+    # Airflow's login is the api-server's; here the reviewer is named directly (tests/dags/test_review_plugin.py
+    # signs in through Airflow)
     return TestClient(web.create_app(url, reviewer=lambda: login))
 
 
