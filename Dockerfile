@@ -7,5 +7,5 @@ COPY --chown=airflow:root pyproject.toml README.md ./
 COPY --chown=airflow:root requirements/constraints.txt requirements/constraints.txt
 COPY --chown=airflow:root include include
 RUN pip install --no-cache-dir -c requirements/constraints.txt -e .
-# dags/, dbt_project/ and expectations/ are mounted by docker-compose.yml so they can change without a rebuild.
+# dags/, plugins/, dbt_project/ and expectations/ are mounted by docker-compose.yml so they can change without a rebuild.
 # sandbox/ (the data generator, the agencies' stand-ins, `lintas demo`) is development tooling and stays out.

@@ -37,6 +37,10 @@ def dags_dir() -> Path:
     return project_root() / "dags"
 
 
+def plugins_dir() -> Path:
+    return project_root() / "plugins"
+
+
 def reports_dir() -> Path:
     return Path(os.environ.get("LINTAS_REPORTS_DIR", lintas_home() / "reports"))
 
@@ -56,6 +60,7 @@ def airflow_environment() -> dict[str, str]:
     env = {
         "AIRFLOW_HOME": str(home),
         "AIRFLOW__CORE__DAGS_FOLDER": str(dags_dir()),
+        "AIRFLOW__CORE__PLUGINS_FOLDER": str(plugins_dir()),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "AIRFLOW__CORE__UNIT_TEST_MODE": os.environ.get("AIRFLOW__CORE__UNIT_TEST_MODE", "False"),
         "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(home / "logs"),

@@ -60,11 +60,12 @@ def test_project_folders_are_mounted_where_the_env_points(compose):
     for name in AIRFLOW_SERVICES:
         service = compose["services"][name]
         mounts = {_default(v).split(":")[1]: _default(v).split(":")[0] for v in service["volumes"]}
-        for folder in ("dags", "include", "dbt_project", "expectations"):
+        for folder in ("dags", "plugins", "include", "dbt_project", "expectations"):
             assert mounts[f"/opt/lintas/{folder}"] == f"./{folder}", (name, folder)
             assert (ROOT / folder).is_dir()
         env = service["environment"]
         assert env["AIRFLOW__CORE__DAGS_FOLDER"] == "/opt/lintas/dags"
+        assert env["AIRFLOW__CORE__PLUGINS_FOLDER"] == "/opt/lintas/plugins"
         assert env["LINTAS_PROJECT_ROOT"] == "/opt/lintas"
         assert env["LINTAS_HOME"] in mounts
         for agency in ("DINSOS", "DISKOPINDAG"):  # the file channels

@@ -1,5 +1,5 @@
-"""From links to persons: the connected components of NIK groups, rule pairs and confident model pairs, and
-person ids that stay stable across runs, with the merges and splits between the runs."""
+"""From links to persons: the connected components of NIK groups, rule pairs and confident model pairs (within
+reviewers' constraints), and person ids that stay stable across runs, with the merges and splits between the runs."""
 
 from __future__ import annotations
 
@@ -9,13 +9,18 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from lintas.identity.constraints import NONE, Constraints
 from lintas.identity.scoring import MATCH_THRESHOLD
 
 
 def components(record_keys: list[str], groups: list[list[str]], pairs: pd.DataFrame,
-               rule_pairs: list[tuple[str, str]] = ()) -> dict[str, str]:
-    """Union-find over NIK groups, rule pairs and linked pairs: record key -> cluster representative."""
+               rule_pairs: list[tuple[str, str]] = (), constraints: Constraints = NONE) -> dict[str, str]:
+    """Union-find over reviewers' must-links, NIK groups, rule pairs and linked pairs: record key -> cluster
+    representative. A link that would put two records with a cannot-link into one cluster is left out, so where
+    reviewers said 'non_match' the strongest evidence (in that order, model pairs by probability) decides where
+    a chain of links breaks."""
     parent = {k: k for k in record_keys}
+    watched = {k: {k} for k in record_keys if constraints.constrained(k)}  # root -> its records with cannot-links
 
     def find(k: str) -> str:
         while parent[k] != k:
@@ -25,15 +30,26 @@ def components(record_keys: list[str], groups: list[list[str]], pairs: pd.DataFr
 
     def union(a: str, b: str) -> None:
         ra, rb = find(a), find(b)
-        if ra != rb:
-            parent[max(ra, rb)] = min(ra, rb)
+        if ra == rb:
+            return
+        if ra in watched and rb in watched and constraints.keep_apart(watched[ra], watched[rb]):
+            return
+        kept, joined = min(ra, rb), max(ra, rb)
+        parent[joined] = kept
+        if joined in watched:
+            watched.setdefault(kept, set()).update(watched.pop(joined))
 
+    for link in constraints.must_links:
+        if link.record_key_l in parent and link.record_key_r in parent:
+            union(link.record_key_l, link.record_key_r)
     for group in groups:
         for other in group[1:]:
             union(group[0], other)
     for left, right in rule_pairs:
         union(left, right)
     linked = pairs[pairs["match_probability"] >= MATCH_THRESHOLD]
+    if watched:
+        linked = linked.sort_values("match_probability", ascending=False, kind="stable")
     for left, right in zip(linked["unique_id_l"], linked["unique_id_r"], strict=True):
         union(left, right)
     return {k: find(k) for k in record_keys}

@@ -29,6 +29,7 @@ DECISIVE = {
     "similar_name_birth": ("name", "dob"),
     "home_business": ("name", "kelurahan", "street"),
     "model": tuple(FIELDS),
+    "review": tuple(FIELDS),  # a reviewer saw both records side by side (identity.review_decision has why)
 }
 REVEALING_ROLES = ("engineer", "analyst")  # may read identified marts (lintas.access)
 READ_LOGGED_AS = "identity.explain-person"

@@ -21,11 +21,13 @@ SOURCE_COLUMNS = ["record_key", "record_source", "nik", "nik_from_number_cell", 
 COMMON_FIRST_NAMES = {"muhammad", "ahmad", "abdul", "siti", "nur"}
 
 
-def read_source_records(url: str | None = None) -> pd.DataFrame:
-    query = sql.SQL("select {} from intermediate.int_identity__source_records order by record_key").format(
-        sql.SQL(", ").join(map(sql.Identifier, SOURCE_COLUMNS)))
+def read_source_records(url: str | None = None, record_keys: list[str] | None = None) -> pd.DataFrame:
+    """Every source record, or those of `record_keys` (a review pair)."""
+    query = sql.SQL("select {} from intermediate.int_identity__source_records{} order by record_key").format(
+        sql.SQL(", ").join(map(sql.Identifier, SOURCE_COLUMNS)),
+        sql.SQL(" where record_key = any(%(keys)s)" if record_keys is not None else ""))
     with warehouse.connect(url) as conn:
-        rows = conn.execute(query).fetchall()
+        rows = conn.execute(query, {"keys": record_keys} if record_keys is not None else None).fetchall()
     return pd.DataFrame(rows, columns=SOURCE_COLUMNS, dtype=object)  # object: None stays None, not NaN
 
 

@@ -20,11 +20,12 @@ import pandas as pd
 from psycopg import sql
 
 from lintas import settings, warehouse
-from lintas.identity import clusters, features, rules, scoring
+from lintas.identity import clusters, constraints, features, rules, scoring
 
 log = logging.getLogger(__name__)
 
-IDENTITY_TABLES = ["person_record", "link_pair", "review_pair", "person_event", "link_run"]  # in schema identity
+IDENTITY_TABLES = ["person_record", "link_pair", "review_pair", "person_event", "link_run",
+                   "review_decision"]  # in schema identity
 
 
 @dataclass
@@ -36,6 +37,7 @@ class Resolution:
     other_rule_pairs: list[tuple[str, str]]  # without NIK: name + birth date + mother or home, home business
     cluster_of: dict[str, str]  # record key -> cluster representative
     pairs_by_rule: dict[str, list[tuple[str, str]]] = field(default_factory=dict)  # rule name -> its pairs
+    constraints: constraints.Constraints = constraints.NONE  # reviewers' decisions the clusters honour
 
 
 def _run(name: str, fn: Callable, *args):
@@ -43,9 +45,11 @@ def _run(name: str, fn: Callable, *args):
 
 
 def resolve(prepared: pd.DataFrame, model: Path, *, phase: Callable = _run,
-            predict: Callable[[pd.DataFrame, Path], pd.DataFrame] = scoring.predict_pairs) -> Resolution:
-    """Every rule and the model on the prepared records, then the clusters. `phase(name, fn, *args)` runs each
-    step (to time it); `predict` scores the model's pairs (bench/diagnose_linkage.py reuses a cached scoring)."""
+            predict: Callable[[pd.DataFrame, Path], pd.DataFrame] = scoring.predict_pairs,
+            decided: constraints.Constraints = constraints.NONE) -> Resolution:
+    """Every rule and the model on the prepared records, then the clusters within the reviewers' decisions.
+    `phase(name, fn, *args)` runs each step (to time it); `predict` scores the model's pairs
+    (bench/diagnose_linkage.py reuses a cached scoring)."""
     groups = phase("nik_groups", rules.nik_groups, prepared)
     pairs = phase("splink", predict, prepared, model) if len(prepared) > 1 else scoring.no_pairs()
     keys = list(prepared["unique_id"])
@@ -55,12 +59,13 @@ def resolve(prepared: pd.DataFrame, model: Path, *, phase: Callable = _run,
     near = by_rule["near_nik"] + by_rule["same_nik"]
     # the home-business rule counts persons: the links so far tell which records are one person
     birth_mother = by_rule["name_birth_mother"] + by_rule["similar_name_birth"]
-    so_far = phase("cluster_before_home_business", clusters.components, keys, groups, pairs, near + birth_mother)
+    so_far = phase("cluster_before_home_business", clusters.components, keys, groups, pairs, near + birth_mother,
+                   decided)
     by_rule["home_business"] = phase("home_business", rules.home_business_pairs, prepared, so_far)
     other_rules = sorted(set(birth_mother) | set(by_rule["home_business"]))
     del so_far
-    cluster_of = phase("cluster", clusters.components, keys, groups, pairs, near + other_rules)
-    return Resolution(groups, pairs, near, other_rules, cluster_of, by_rule)
+    cluster_of = phase("cluster", clusters.components, keys, groups, pairs, near + other_rules, decided)
+    return Resolution(groups, pairs, near, other_rules, cluster_of, by_rule, decided)
 
 
 def link(url: str | None = None, *, run_id: str | None = None, model: Path | None = None) -> dict:
@@ -79,7 +84,9 @@ def link(url: str | None = None, *, run_id: str | None = None, model: Path | Non
 
     # the raw records are dropped as soon as their features exist
     prepared = phase("prepare", features.prepare, phase("read", features.read_source_records, url))
-    resolved = resolve(prepared, model, phase=phase)
+    with warehouse.connect(url) as conn:
+        decided = constraints.read(conn)
+    resolved = resolve(prepared, model, phase=phase, decided=decided)
     writing_started = time.perf_counter()
     source_of = dict(zip(prepared["unique_id"], prepared["source"], strict=True))
     del prepared  # free the features before writing
@@ -120,23 +127,28 @@ def link(url: str | None = None, *, run_id: str | None = None, model: Path | Non
     return summary
 
 
-def match_method(key: str, in_nik_group: set[str], best: dict[str, float], by_rule: set[str]) -> str:
-    """How a record was linked, strongest evidence first (the vocabulary of identity.person_record, 006):
+def match_method(key: str, in_nik_group: set[str], best: dict[str, float], by_rule: set[str],
+                 by_review: set[str] = frozenset()) -> str:
+    """How a record was linked, strongest evidence first (the vocabulary of identity.person_record, 006, 015):
     'nik' (a shared valid NIK or the near-NIK rule), 'nik+probabilistic' (and a model link), 'probabilistic' (a
     model link only), 'rule' (only a rule without NIK: name + birth date + mother, home business; no
-    probability), 'single' (linked to no other record)."""
+    probability), 'review' (only a reviewer's match decision), 'single' (linked to no other record)."""
     if key in in_nik_group:
         return "nik+probabilistic" if key in best else "nik"
     if key in best:
         return "probabilistic"
-    return "rule" if key in by_rule else "single"
+    if key in by_rule:
+        return "rule"
+    return "review" if key in by_review else "single"
 
 
 def _write_persons(conn, link_run_id: int, source_of: dict[str, str], resolved: Resolution) -> clusters.StableIds:
     """identity.person_record (every record, its person and how it was linked) and identity.person_event (the
-    merges and splits since the last run)."""
+    merges and splits since the last run, with the reviewers' decisions that may have caused them)."""
     in_nik_group = {k for g in resolved.groups for k in g} | {k for pair in resolved.nik_rule_pairs for k in pair}
     by_rule = {k for pair in resolved.other_rule_pairs for k in pair}
+    by_review = {k for d in resolved.constraints.must_links for k in (d.record_key_l, d.record_key_r)
+                 if resolved.cluster_of.get(d.record_key_l) == resolved.cluster_of.get(d.record_key_r) is not None}
     best = defaultdict(float)  # record key -> its best model link
     pairs = resolved.pairs
     for left, right, p in zip(pairs["unique_id_l"], pairs["unique_id_r"], pairs["match_probability"], strict=True):
@@ -150,29 +162,33 @@ def _write_persons(conn, link_run_id: int, source_of: dict[str, str], resolved: 
         " link_run_id) from stdin"
     ) as copy:
         for key, source in source_of.items():
-            copy.write_row((key, source, ids.person_of[key], match_method(key, in_nik_group, best, by_rule),
+            copy.write_row((key, source, ids.person_of[key], match_method(key, in_nik_group, best, by_rule, by_review),
                             best.get(key), link_run_id))
     with conn.cursor() as cur:
         cur.executemany(
-            "insert into identity.person_event (link_run_id, event, person_id, other_person_ids)"
-            " values (%s, %s, %s, %s)",
-            [(link_run_id, "merge", p, others) for p, others in ids.merges]
-            + [(link_run_id, "split", p, others) for p, others in ids.splits],
+            "insert into identity.person_event (link_run_id, event, person_id, other_person_ids, review_decision_ids)"
+            " values (%s, %s, %s, %s, %s)",
+            [(link_run_id, event, p, others,
+              resolved.constraints.causes(event, {p, *others}, ids.person_of, previous) or None)
+             for event, changes in (("merge", ids.merges), ("split", ids.splits)) for p, others in changes],
         )
     return ids
 
 
 def link_pairs(resolved: Resolution) -> list[tuple[str, str, str, float | None]]:
     """The evidence that joined each person's records (record_key_l, record_key_r, rule, probability): a NIK
-    group as a star from its first record, every rule's pairs, the model's linked pairs. Only pairs whose records
-    ended in one person: the explanation of a person (`identity.explain`), not the candidates."""
+    group as a star from its first record, every rule's pairs, the model's linked pairs, the reviewers' matches.
+    Only pairs whose records ended in one person: the explanation of a person (`identity.explain`), not the
+    candidates."""
     same = resolved.cluster_of
     edges = [(group[0], other, "nik_group", None) for group in resolved.groups for other in group[1:]]
     edges += [(left, right, rule, None) for rule, pairs in resolved.pairs_by_rule.items() for left, right in pairs]
     linked = resolved.pairs[resolved.pairs["match_probability"] >= scoring.MATCH_THRESHOLD]
     edges += [(left, right, "model", float(p)) for left, right, p in zip(
         linked["unique_id_l"], linked["unique_id_r"], linked["match_probability"], strict=True)]
-    return [(min(a, b), max(a, b), rule, p) for a, b, rule, p in edges if same[a] == same[b]]
+    edges += [(d.record_key_l, d.record_key_r, "review", None) for d in resolved.constraints.must_links]
+    return [(min(a, b), max(a, b), rule, p) for a, b, rule, p in edges
+            if a in same and b in same and same[a] == same[b]]
 
 
 def _write_link_pairs(conn, link_run_id: int, resolved: Resolution) -> None:

@@ -2,13 +2,15 @@
 -- identity.link_pair holds the pairs that joined each person's records (replaced every run, like person_record):
 --   rule  nik_group (a valid, unconflicted NIK shared: a star from the group's first record), near_nik,
 --         same_nik, name_birth_mother, similar_name_birth, home_business (lintas.identity.rules), or model
---         (Splink at or above the match threshold; match_probability is its probability, null for the rules).
+--         (Splink at or above the match threshold; match_probability is its probability, null for the rules),
+--         or review (a reviewer's match decision in identity.review_decision).
 create table if not exists identity.link_pair (
     link_run_id       bigint not null references identity.link_run (link_run_id),
     record_key_l      text not null,
     record_key_r      text not null,
     rule              text not null check (rule in ('nik_group', 'near_nik', 'same_nik', 'name_birth_mother',
-                                                    'similar_name_birth', 'home_business', 'model')),
+                                                    'similar_name_birth', 'home_business', 'model',
+                                                    'review')),
     match_probability numeric
 );
 create index if not exists link_pair_left on identity.link_pair (record_key_l);
