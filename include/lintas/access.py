@@ -21,14 +21,13 @@ view's owner changes. Superusers bypass it all (the embedded default connects as
 from __future__ import annotations
 
 import logging
-import os
 import re
 import secrets
 
 import psycopg
 from psycopg import errors, sql
 
-from lintas import warehouse
+from lintas import settings, warehouse
 
 log = logging.getLogger(__name__)
 
@@ -296,7 +295,7 @@ def _public_columns(mart: str) -> list[str]:
 
 
 def pseudonym_key_from_env() -> bytes | None:
-    value = os.environ.get("LINTAS_PSEUDONYM_KEY", "")
+    value = settings.current().pseudonym_key
     return value.encode("utf-8") if value else None
 
 

@@ -23,12 +23,14 @@ SANDBOX_COMMANDS = ("generate", "standin", "demo")  # what the sandbox adds, nam
 AddCommands = Callable[[argparse._SubParsersAction], None]
 
 
-def run_airflow(args: list[str], check: bool = True, log_file: Path | None = None) -> int:
-    """Run the airflow CLI with the project's environment; output to log_file if given."""
+def run_airflow(args: list[str], check: bool = True, log_file: Path | None = None,
+                extra_env: dict[str, str] | None = None) -> int:
+    """Run the airflow CLI with the project's environment (plus extra_env); output to log_file if given."""
     venv_bin = Path(sys.executable).parent
     # standalone starts its components as `airflow ...` subprocesses: the venv must be on PATH
-    env = {**os.environ, **settings.airflow_environment(),
-           "PATH": f"{venv_bin}{os.pathsep}{os.environ.get('PATH', '')}"}
+    env = settings.child_environment({
+        **settings.airflow_environment(), **(extra_env or {}),
+        "PATH": f"{venv_bin}{os.pathsep}{settings.current().environment.get('PATH', '')}"})
     Path(env["AIRFLOW_HOME"]).mkdir(parents=True, exist_ok=True)
     airflow = str(venv_bin / "airflow")
     if log_file is None:
@@ -71,7 +73,7 @@ def cmd_access(args: argparse.Namespace) -> None:
     if args.action == "apply":
         access.apply(take_over_dbt_objects=args.take_over_dbt_objects)
     elif args.action == "grant-login":
-        password = os.environ.get(args.password_env) if args.password_env else None
+        password = settings.current().environment.get(args.password_env) if args.password_env else None
         if args.password_env and not password:
             raise SystemExit(f"{args.password_env} is not set")
         access.grant_login(args.login, args.role, kecamatan=args.kecamatan, password=password)

@@ -50,8 +50,7 @@ def stop_embedded() -> bool:
 
 
 def warehouse_url() -> str:
-    url = os.environ.get("WAREHOUSE_URL", "").strip()
-    return url or embedded_url()
+    return settings.current().warehouse_url or embedded_url()
 
 
 def redact(url: str) -> str:

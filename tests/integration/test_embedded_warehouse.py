@@ -10,6 +10,7 @@ from tests.fixtures.dtks_files import good_file
 @pytest.mark.embedded
 def test_pipeline_runs_on_the_embedded_warehouse(outbox, monkeypatch):
     monkeypatch.delenv("WAREHOUSE_URL", raising=False)
+    settings.reload()
     url = warehouse.warehouse_url()
     assert str(settings.lintas_home() / "pgdata") in url, "embedded server lives under LINTAS_HOME"
     assert warehouse.prepare() == url

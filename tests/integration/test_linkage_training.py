@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from bench import bench_linkage
-from lintas import pipeline, warehouse
+from lintas import pipeline, settings, warehouse
 from lintas.identity import features, linkage, model_report, scoring, training
 from lintas.load.raw import RunContext
 from lintas_sandbox.synth import dapodik as synth_dapodik
@@ -30,6 +30,7 @@ def small_warehouse(warehouse_url, tmp_path, monkeypatch):
     synth_umkm.render(pop, out)
     monkeypatch.setenv("LINTAS_OUTBOX_DINSOS", str(out / "outbox" / "dinsos"))
     monkeypatch.setenv("LINTAS_OUTBOX_DISKOPINDAG", str(out / "outbox" / "diskopindag"))
+    settings.reload()
     for source in ("dinsos_dtks", "diskopindag_umkm"):
         pipeline.gate_source(source, pipeline.extract_files(source, CTX), CTX)
     pipeline.build_linkage_input(CTX)
@@ -61,6 +62,7 @@ def test_retraining_writes_a_new_valid_version_and_never_the_reviewed_model(smal
     # linkage keeps the reviewed model until the new one is configured
     assert linkage.link(run_id="reviewed")["records"] == records
     monkeypatch.setenv("LINTAS_LINKAGE_MODEL", str(path))
+    settings.reload()
     linkage.link(run_id="retrained")
     with warehouse.connect(small_warehouse) as conn:
         used = dict(conn.execute("select airflow_run_id, model_version from identity.link_run"))

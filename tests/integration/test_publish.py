@@ -110,6 +110,7 @@ def test_a_mart_without_a_reviewed_suite_fails_the_gate(warehouse_url, outbox, t
     (root / "expectations" / "suites" / "marts_retired_mart.json").write_text(json.dumps(
         {"name": "marts_retired_mart", "expectations": []}), encoding="utf-8")
     monkeypatch.setenv("LINTAS_PROJECT_ROOT", str(root))
+    settings.reload()
 
     with pytest.raises(pipeline.PipelineFailed) as failure:
         pipeline.gate_marts(ctx)

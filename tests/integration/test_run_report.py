@@ -9,7 +9,7 @@ from urllib.parse import unquote
 
 import pytest
 
-from lintas import cli, pipeline, warehouse
+from lintas import cli, pipeline, settings, warehouse
 from lintas.load.raw import RunContext
 from lintas.report import collect, formatting, run_report
 from lintas.transform import dbt
@@ -169,6 +169,7 @@ def test_failed_dbt_nodes_and_cli(warehouse_url, tmp_path, monkeypatch, capsys):
     ])
     dbt.record(outcome, dag_id=BUILD.dag_id, run_id=BUILD.run_id)
     monkeypatch.setenv("LINTAS_REPORTS_DIR", str(tmp_path / "reports"))
+    settings.reload()
     cli.main(["report", "--runs", "5"])
     out = Path(capsys.readouterr().out.strip())
     assert out == tmp_path / "reports" / "index.html"

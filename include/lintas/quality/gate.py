@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -214,7 +213,7 @@ def run_checkpoint(checkpoint: Checkpoint, batch_id: int | None, *, url: str | N
     url = url or warehouse.warehouse_url()
     name = checkpoint.name
     suite_json = json.loads(suite_path(checkpoint.suite).read_text(encoding="utf-8"))
-    os.environ[_URL_ENV] = warehouse.sqlalchemy_url(url)
+    settings.export_for_in_process_libraries({_URL_ENV: warehouse.sqlalchemy_url(url)})
     gx_root().mkdir(parents=True, exist_ok=True)
     # One GX project on disk: serialise writers (parallel gate tasks).
     with fasteners.InterProcessLock(str(gx_root() / ".lock")):

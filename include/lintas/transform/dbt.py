@@ -47,8 +47,7 @@ def dbt_environment(url: str | None = None) -> dict[str, str]:
     from lintas.transform import publish
 
     parts = warehouse.libpq_parts(url or warehouse.warehouse_url())
-    env = dict(os.environ)
-    env.update({
+    return settings.child_environment({
         "LINTAS_PGHOST": parts["host"],
         "LINTAS_PGPORT": parts["port"],
         "LINTAS_PGUSER": parts["user"],
@@ -63,7 +62,6 @@ def dbt_environment(url: str | None = None) -> dict[str, str]:
         # marts are written to the build schema; lintas.transform.publish swaps it into `marts` once gated
         "LINTAS_MARTS_BUILD_SCHEMA": publish.BUILD_SCHEMA,
     })
-    return env
 
 
 def _invoke(args: list[str], url: str | None, extra_env: dict[str, str] | None):
