@@ -148,8 +148,9 @@ def _held_for_updated_at(conn, table: sources.RawTable) -> list[str]:
 def gate_batches(source_name: str, ctx: RunContext) -> dict:
     """Gate every loaded-but-ungated batch of the source; never raises for a verdict (see `delivery_verdict`)."""
     table = sources.raw_table(source_name)
-    results = [gate.run_gate(table.checkpoint, batch_id, run_id=ctx.run_id)
-               for batch_id in gate.pending_batches(table.name)]
+    url = warehouse.warehouse_url()
+    results = [gate.run_gate(table.checkpoint, batch_id, url=url, run_id=ctx.run_id)
+               for batch_id in gate.pending_batches(table.name, url)]
     return {
         "source": table.name,
         "accepted": [r.batch_id for r in results if r.passed],
@@ -234,7 +235,7 @@ def build_marts(ctx: RunContext | None = None) -> dict:
     """Everything downstream of linkage, with dbt's tests, into a fresh build schema (`marts_build`): analysts
     keep querying the published `marts` until the mart gate has passed and `publish_marts` swaps it in."""
     ctx = ctx or RunContext()
-    publish.reset_build_schema()
+    publish.reset_build_schema(warehouse.warehouse_url())
     try:
         return _dbt_step(ctx, lambda: dbt.build(selector=dbt.MARTS))
     except dbt.DbtFailed as failure:
@@ -243,7 +244,7 @@ def build_marts(ctx: RunContext | None = None) -> dict:
 
 
 def _hold_back(ctx: RunContext, failed: list[str]) -> None:
-    publish.record_held_back(dag_id=ctx.dag_id, run_id=ctx.run_id, failed=failed,
+    publish.record_held_back(url=warehouse.warehouse_url(), dag_id=ctx.dag_id, run_id=ctx.run_id, failed=failed,
                              reason=f"dbt build failed: {', '.join(failed) or 'see the task log'}")
 
 
@@ -269,18 +270,19 @@ def hold_back_failed_build(ctx: RunContext) -> dict:
 
 def reset_build_schema() -> None:
     """An empty build schema before the marts' dbt task group (the Airflow build) writes into it."""
-    publish.reset_build_schema()
+    publish.reset_build_schema(warehouse.warehouse_url())
 
 
 def gate_marts(ctx: RunContext | None = None) -> dict:
     """The mart gate: every built mart table against its reviewed suite, as SQL in PostgreSQL. A critical failure
     (or a mart without a suite) fails the run naming the checks; nothing is published."""
     ctx = ctx or RunContext()
-    results = gate.run_mart_gate(publish.BUILD_SCHEMA, run_id=ctx.run_id)
+    url = warehouse.warehouse_url()
+    results = gate.run_mart_gate(publish.BUILD_SCHEMA, url=url, run_id=ctx.run_id)
     failed = [r for r in results if not r.passed]
     if failed:
         names = [f"{r.gate}: {c.describe()}" for r in failed for c in r.critical_failures]
-        publish.record_held_back(dag_id=ctx.dag_id, run_id=ctx.run_id, failed=[r.gate for r in failed],
+        publish.record_held_back(url=url, dag_id=ctx.dag_id, run_id=ctx.run_id, failed=[r.gate for r in failed],
                                  reason="mart gate failed: " + "; ".join(names))
         raise PipelineFailed("marts held back, analysts keep the last published version: mart gate failed\n"
                              + "\n".join(r.summary() for r in failed))
@@ -292,7 +294,7 @@ def publish_marts(ctx: RunContext | None = None) -> dict:
     """Swap the gated build schema into `marts` in one transaction; record the publish event."""
     ctx = ctx or RunContext()
     try:
-        return publish.publish(dag_id=ctx.dag_id, run_id=ctx.run_id)
+        return publish.publish(url=warehouse.warehouse_url(), dag_id=ctx.dag_id, run_id=ctx.run_id)
     except publish.PublishRefused as refused:
         raise PipelineFailed(f"marts not published: {refused}") from refused
 
@@ -329,4 +331,4 @@ def build_warehouse(ctx: RunContext | None = None) -> dict:
 
 def anything_to_gate(source_name: str, extract_report: dict) -> bool:
     """True when the source has batches waiting for the gate or the pull rejected a delivery."""
-    return bool(gate.pending_batches(source_name) or extract_report.get("rejected"))
+    return bool(gate.pending_batches(source_name, warehouse.warehouse_url()) or extract_report.get("rejected"))
