@@ -56,7 +56,7 @@ def load_everything(out: Path) -> None:
     reports += list(pipeline.extract_izin(CTX).values())
     for report in reports:
         pipeline.gate_source(report["source"], report, CTX)
-    dbt.run(["build", "--select", "+int_identity__source_records", "--fail-fast"])
+    dbt.run(["build", "--select", "+int_identity__source_records", "--fail-fast"], warehouse.warehouse_url())
 
 
 def truth(out: Path) -> dict[str, int]:

@@ -62,7 +62,7 @@ def cmd_warehouse(args: argparse.Namespace) -> None:
     elif args.action == "dbt-env":  # for tools that run dbt themselves (sqlfluff's dbt templater)
         from lintas.transform import dbt
 
-        env = dbt.dbt_environment()
+        env = dbt.dbt_environment(warehouse.warehouse_url())
         for key in sorted(k for k in env if k.startswith(("LINTAS_PG", "DBT_"))):
             print(f"export {key}={shlex.quote(env[key])}")
 
@@ -98,7 +98,7 @@ def cmd_report(args: argparse.Namespace) -> None:
 def cmd_docs(_: argparse.Namespace) -> None:
     from lintas.transform import dbt
 
-    print(dbt.generate_docs())
+    print(dbt.generate_docs(warehouse.warehouse_url()))
 
 
 def cmd_check_ui(_: argparse.Namespace) -> None:

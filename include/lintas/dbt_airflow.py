@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from lintas import settings, sources
+from lintas import settings, sources, warehouse
 from lintas.transform import dbt
 
 PRODUCER_TASK_ID = "dbt_producer_watcher"
@@ -48,7 +48,7 @@ def _runtime_env(context, operator) -> None:
     schema and the hand-run `source` parameter."""
     from airflow.sdk.log import mask_secret
 
-    env = dbt.dbt_environment()
+    env = dbt.dbt_environment(warehouse.warehouse_url())
     if env["LINTAS_PGPASSWORD"]:
         mask_secret(env["LINTAS_PGPASSWORD"])
     operator.env = {**(operator.env or {}), **{k: env[k] for k in _RUNTIME_KEYS}}

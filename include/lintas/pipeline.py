@@ -196,14 +196,14 @@ def gate_source(source_name: str, extract_report: dict, ctx: RunContext) -> dict
     return outcome
 
 
-def _dbt_step(ctx: RunContext, invoke: Callable[[], dbt.DbtOutcome]) -> dict:
-    """One dbt invocation (`invoke`); every node's result goes to audit.dbt_run_result, on failure too."""
+def _dbt_step(ctx: RunContext, url: str, invoke: Callable[[str], dbt.DbtOutcome]) -> dict:
+    """One dbt invocation (`invoke(url)`); every node's result goes to audit.dbt_run_result, on failure too."""
     try:
-        outcome = invoke()
+        outcome = invoke(url)
     except dbt.DbtFailed as failure:
-        dbt.record(failure.outcome, dag_id=ctx.dag_id, run_id=ctx.run_id)
+        dbt.record(failure.outcome, dag_id=ctx.dag_id, run_id=ctx.run_id, url=url)
         raise
-    dbt.record(outcome, dag_id=ctx.dag_id, run_id=ctx.run_id)
+    dbt.record(outcome, dag_id=ctx.dag_id, run_id=ctx.run_id, url=url)
     return {"dbt": dict(Counter(r["status"] for r in outcome.results))}
 
 
@@ -211,16 +211,17 @@ def build_linkage_input(ctx: RunContext | None = None) -> dict:
     """Seeds (if their files changed), staging and the unified source records identity resolution reads."""
     ctx = ctx or RunContext()
     load_seeds(ctx)
-    return _dbt_step(ctx, lambda: dbt.build(selector=dbt.LINKAGE_INPUT))
+    return _dbt_step(ctx, warehouse.warehouse_url(), lambda url: dbt.build(url, selector=dbt.LINKAGE_INPUT))
 
 
 def load_seeds(ctx: RunContext | None = None) -> dict:
     """The reference seeds, only if their files changed since they were loaded."""
     ctx = ctx or RunContext()
-    seeded = dbt.load_seeds()
+    url = warehouse.warehouse_url()
+    seeded = dbt.load_seeds(url)
     if seeded is None:
         return {"seeded": False}
-    dbt.record(seeded, dag_id=ctx.dag_id, run_id=ctx.run_id)
+    dbt.record(seeded, dag_id=ctx.dag_id, run_id=ctx.run_id, url=url)
     return {"seeded": True, "dbt": dict(Counter(r["status"] for r in seeded.results))}
 
 
@@ -237,7 +238,7 @@ def build_marts(ctx: RunContext | None = None) -> dict:
     ctx = ctx or RunContext()
     publish.reset_build_schema(warehouse.warehouse_url())
     try:
-        return _dbt_step(ctx, lambda: dbt.build(selector=dbt.MARTS))
+        return _dbt_step(ctx, warehouse.warehouse_url(), lambda url: dbt.build(url, selector=dbt.MARTS))
     except dbt.DbtFailed as failure:
         _hold_back(ctx, [r["unique_id"] for r in failure.outcome.results if r["status"] in dbt.FAILED_STATUSES])
         raise
@@ -252,7 +253,7 @@ def record_dbt_artifacts(project_dir: str, ctx: RunContext) -> dict:
     """Every node's result of a dbt invocation Airflow ran in `project_dir` (Cosmos' copy of the project) into
     audit.dbt_run_result, whether the invocation failed or not."""
     outcome = dbt.read_outcome(Path(project_dir) / "target" / "run_results.json")
-    dbt.record(outcome, dag_id=ctx.dag_id, run_id=ctx.run_id)
+    dbt.record(outcome, dag_id=ctx.dag_id, run_id=ctx.run_id, url=warehouse.warehouse_url())
     return {"dbt": dict(Counter(r["status"] for r in outcome.results))}
 
 
@@ -303,8 +304,9 @@ def check_source_freshness(ctx: RunContext | None = None) -> dict:
     """dbt source freshness of every raw source, recorded in audit.source_freshness and shown in the run report.
     A stale source is reported (task log, report), never a reason to hold back the other sources' fresh data."""
     ctx = ctx or RunContext()
-    verdicts = dbt.source_freshness()
-    dbt.record_freshness(verdicts, dag_id=ctx.dag_id, run_id=ctx.run_id)
+    url = warehouse.warehouse_url()
+    verdicts = dbt.source_freshness(url)
+    dbt.record_freshness(verdicts, dag_id=ctx.dag_id, run_id=ctx.run_id, url=url)
     for v in verdicts:
         if v.status != "pass":
             log.warning("source %s freshness %s: newest accepted delivery %s (warn after %s, error after %s)",
@@ -315,7 +317,7 @@ def check_source_freshness(ctx: RunContext | None = None) -> dict:
 
 def record_history(ctx: RunContext | None = None) -> dict:
     """dbt snapshots (type-2 history of what was published), taken once the build is published."""
-    return _dbt_step(ctx or RunContext(), lambda: dbt.run(["snapshot"]))
+    return _dbt_step(ctx or RunContext(), warehouse.warehouse_url(), lambda url: dbt.run(["snapshot"], url))
 
 
 def build_warehouse(ctx: RunContext | None = None) -> dict:
