@@ -86,13 +86,13 @@ def cmd_access(args: argparse.Namespace) -> None:
 
 
 def cmd_summary(_: argparse.Namespace) -> None:
-    print(summary.render())
+    print(summary.render(warehouse.warehouse_url()))
 
 
 def cmd_report(args: argparse.Namespace) -> None:
     from lintas.report import run_report
 
-    print(run_report.render(out=Path(args.out) if args.out else None, runs=args.runs))
+    print(run_report.render(warehouse.warehouse_url(), out=Path(args.out) if args.out else None, runs=args.runs))
 
 
 def cmd_docs(_: argparse.Namespace) -> None:
@@ -124,8 +124,9 @@ def cmd_subject(args: argparse.Namespace) -> None:
     from lintas.privacy import subject
 
     nik = sys.stdin.readline() if args.nik == "-" else args.nik  # "-": not in the shell history or process list
+    url = warehouse.warehouse_url()
     try:
-        report = subject.find(nik, include_views=args.include_views)
+        report = subject.find(nik, url, include_views=args.include_views)
     except subject.SubjectRequestError as exc:
         raise SystemExit(f"lintas subject: {exc}") from None
     text = report.to_json() if args.format == "json" else report.render_text()
@@ -137,7 +138,7 @@ def cmd_subject(args: argparse.Namespace) -> None:
         print(f"{report.row_count} row(s) in {len(report.found)} relation(s) written to {out}")
     else:
         sys.stdout.write(text)
-    subject.record_request(report)
+    subject.record_request(report, url)
 
 
 def cmd_explain_person(args: argparse.Namespace) -> None:
