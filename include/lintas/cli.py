@@ -146,7 +146,7 @@ def cmd_explain_person(args: argparse.Namespace) -> None:
     from lintas.identity import explain
 
     try:
-        explanation = explain.explain(args.person_id, reveal=args.reveal)
+        explanation = explain.explain(args.person_id, warehouse.warehouse_url(), reveal=args.reveal)
     except explain.ExplainError as exc:
         raise SystemExit(f"lintas explain-person: {exc}") from None
     sys.stdout.write(explanation.to_json() if args.format == "json" else explanation.render_text())

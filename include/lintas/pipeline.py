@@ -229,7 +229,7 @@ def link_identities(ctx: RunContext | None = None) -> dict:
     """Every source record to a stable person id (identity.*). Returns counts only."""
     from lintas.identity import linkage
 
-    return linkage.link(run_id=(ctx or RunContext()).run_id)
+    return linkage.link(warehouse.warehouse_url(), run_id=(ctx or RunContext()).run_id)
 
 
 def build_marts(ctx: RunContext | None = None) -> dict:
