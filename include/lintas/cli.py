@@ -54,7 +54,7 @@ def cmd_warehouse(args: argparse.Namespace) -> None:
         # the build DAG's tasks are rendered from the dbt manifest: (re)parsed here when the project changed
         print(f"dbt manifest: {dbt.ensure_manifest()}")
     if args.action == "prepare":
-        print(f"warehouse ready: {warehouse.redact(warehouse.prepare())}")
+        print(f"warehouse ready: {warehouse.redact(warehouse.prepare(warehouse.warehouse_url()))}")
     elif args.action == "stop":
         print("embedded warehouse stopped" if warehouse.stop_embedded() else "embedded warehouse was not running")
     elif args.action == "url":
@@ -71,18 +71,19 @@ def cmd_access(args: argparse.Namespace) -> None:
     from lintas import access
 
     if args.action == "apply":
-        access.apply(take_over_dbt_objects=args.take_over_dbt_objects)
+        access.apply(warehouse.warehouse_url(), take_over_dbt_objects=args.take_over_dbt_objects)
     elif args.action == "grant-login":
         password = settings.current().environment.get(args.password_env) if args.password_env else None
         if args.password_env and not password:
             raise SystemExit(f"{args.password_env} is not set")
-        access.grant_login(args.login, args.role, kecamatan=args.kecamatan, password=password)
+        access.grant_login(args.login, args.role, kecamatan=args.kecamatan, password=password,
+                           url=warehouse.warehouse_url())
         print(f"{args.login}: member of {access.ROLES[args.role]}"
               + (f", kecamatan {', '.join(args.kecamatan)}" if args.kecamatan else ""))
     elif args.action == "revoke-login":
-        access.revoke_login(args.login, drop=args.drop)
+        access.revoke_login(args.login, warehouse.warehouse_url(), drop=args.drop)
         print(f"{args.login}: no lintas role any more" + (", dropped" if args.drop else ""))
-    print(access.describe())
+    print(access.describe(warehouse.warehouse_url()))
 
 
 def cmd_summary(_: argparse.Namespace) -> None:

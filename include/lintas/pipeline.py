@@ -46,7 +46,7 @@ def run_context(airflow_context) -> RunContext:
 
 
 def prepare_warehouse() -> dict:
-    url = warehouse.prepare()
+    url = warehouse.prepare(warehouse.warehouse_url())
     return {"warehouse": warehouse.redact(url)}
 
 
@@ -62,7 +62,7 @@ def extract_files(source_name: str, ctx: RunContext) -> dict:
         raise PipelineFailed(f"outbox folder for {source.agency} does not exist: {folder}")
     files = [p for p in folder.iterdir() if p.is_file() and not is_not_a_delivery(p)]
     reader = pkgutil.resolve_name(source.reader)
-    with warehouse.connect() as conn:
+    with warehouse.connect(warehouse.warehouse_url()) as conn:
         report = ingest_files(conn, source=table.name, files=files, parse=reader.read, table=table.relation,
                               ctx=ctx)
     _log_report(report)
@@ -95,7 +95,7 @@ def extract_dapodik(ctx: RunContext, base_url: str | None = None, token: str | N
     """Pull students changed since the last watermark (minus the overlap) from the Dapodik API."""
     base_url, token = settings.dapodik_api(base_url, token)
     table = sources.raw_table(dapodik.SOURCE)
-    with warehouse.connect() as conn:
+    with warehouse.connect(warehouse.warehouse_url()) as conn:
         since = dapodik.next_since(last_watermark(conn, table.name))
         report = _ingest_pull(conn, table, lambda: dapodik.pull(base_url, token, since), ctx)
     if report.rejected:  # the extract task itself fails: no gate runs, no asset event, no build
@@ -110,7 +110,7 @@ def extract_izin(ctx: RunContext, url: str | None = None) -> dict:
     engine = izin.engine_for(settings.dpmptsp_url(url))
     reports = {}
     try:
-        with warehouse.connect() as conn:
+        with warehouse.connect(warehouse.warehouse_url()) as conn:
             for table in izin.TABLES:
                 reports[table.source] = _pull_izin_table(conn, engine, table, ctx)
     finally:
@@ -163,7 +163,7 @@ def gate_batches(source_name: str, ctx: RunContext) -> dict:
 
 def rejections_of_run(source_name: str, ctx: RunContext) -> list[str]:
     """Every delivery of the source this run rejected, at delivery or by the gate: "<delivery>: <reason>"."""
-    with warehouse.connect() as conn:
+    with warehouse.connect(warehouse.warehouse_url()) as conn:
         rows = conn.execute(
             "select b.source_ref, b.rejection_reason from audit.load_batch b"
             " where b.source = %s and b.status = 'rejected' and ("
@@ -260,7 +260,7 @@ def record_dbt_artifacts(project_dir: str, ctx: RunContext) -> dict:
 def hold_back_failed_build(ctx: RunContext) -> dict:
     """The marts' dbt build failed (a model, a test or dbt itself): record once that nothing is published, naming
     the failed nodes this run recorded."""
-    with warehouse.connect() as conn:
+    with warehouse.connect(warehouse.warehouse_url()) as conn:
         failed = [r[0] for r in conn.execute(
             "select distinct unique_id from audit.dbt_run_result where airflow_dag_id is not distinct from %s"
             " and airflow_run_id = %s and status = any(%s) order by 1",

@@ -63,7 +63,7 @@ def cmd_demo(args: argparse.Namespace) -> None:
     from lintas_sandbox.standins import dapodik
 
     started = time.perf_counter()
-    url = warehouse.prepare()
+    url = warehouse.prepare(warehouse.warehouse_url())
     print(f"[demo] warehouse: {warehouse.redact(url)}, dbt manifest: {dbt.ensure_manifest()}")
     dapodik_data = settings.lintas_home() / "sources" / "dapodik" / "peserta_didik.jsonl"
     if not dapodik_data.exists():
