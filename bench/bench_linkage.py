@@ -29,7 +29,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from lintas import pipeline, warehouse
+from lintas import pipeline, settings, warehouse
 from lintas.identity import features, linkage, model_report, nik, scoring
 from lintas.load.raw import RunContext
 from lintas.transform import dbt
@@ -49,13 +49,14 @@ def load_everything(out: Path) -> None:
     os.environ["LINTAS_OUTBOX_DINSOS"] = str(out / "outbox" / "dinsos")
     os.environ["LINTAS_OUTBOX_DISKOPINDAG"] = str(out / "outbox" / "diskopindag")
     os.environ["LINTAS_DPMPTSP_URL"] = synth_izin.default_url(out)
+    settings.reload()
     reports = [pipeline.extract_files("dinsos_dtks", CTX), pipeline.extract_files("diskopindag_umkm", CTX)]
     with DapodikServer.from_jsonl(out / "sources" / "dapodik" / "peserta_didik.jsonl", token=TOKEN) as api:
         reports.append(pipeline.extract_dapodik(CTX, base_url=api.base_url, token=TOKEN))
     reports += list(pipeline.extract_izin(CTX).values())
     for report in reports:
         pipeline.gate_source(report["source"], report, CTX)
-    dbt.run(["build", "--select", "+int_identity__source_records", "--fail-fast"])
+    dbt.run(["build", "--select", "+int_identity__source_records", "--fail-fast"], warehouse.warehouse_url())
 
 
 def truth(out: Path) -> dict[str, int]:
@@ -120,6 +121,7 @@ def main() -> None:
     server = os.environ.get("WAREHOUSE_SERVER", "postgresql://postgres@127.0.0.1:5432/postgres")
     url = warehouse.with_database(server, f"lintas_bench_{uuid.uuid4().hex[:8]}")
     os.environ["WAREHOUSE_URL"] = url
+    settings.reload()
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp)
         pop = population.generate(args.scale, args.seed, args.profile)

@@ -23,7 +23,7 @@ from pathlib import Path
 from bench_linkage import CTX, load_everything
 from psycopg import sql
 
-from lintas import pipeline, warehouse
+from lintas import pipeline, settings, warehouse
 from lintas.privacy import retention, subject
 from lintas_sandbox import demo
 
@@ -36,6 +36,7 @@ def main() -> None:
     server = os.environ.get("WAREHOUSE_SERVER", "postgresql://postgres@127.0.0.1:5432/postgres")
     url = warehouse.with_database(server, f"lintas_bench_privacy_{uuid.uuid4().hex[:8]}")
     os.environ["WAREHOUSE_URL"] = url
+    settings.reload()
     out = Path(tempfile.mkdtemp(prefix="bench-privacy-"))
     try:
         warehouse.prepare(url)

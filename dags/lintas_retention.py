@@ -18,11 +18,11 @@ from lintas.dag_defaults import dag_settings
 def lintas_retention():
     @task
     def purge(**context) -> dict:
-        from lintas import pipeline
+        from lintas import pipeline, warehouse
         from lintas.privacy import retention
 
         pipeline.prepare_warehouse()  # migrations first: a new deployment may not have run a build yet
-        return retention.run(pipeline.run_context(context))
+        return retention.run(pipeline.run_context(context), retention.RULES, warehouse.warehouse_url())
 
     purge()
 

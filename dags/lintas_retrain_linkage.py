@@ -20,9 +20,10 @@ from lintas.dag_defaults import dag_settings
 def lintas_retrain_linkage():
     @task
     def retrain_model() -> dict:
+        from lintas import warehouse
         from lintas.identity import training
 
-        return training.retrain()
+        return training.retrain(warehouse.warehouse_url())
 
     @task
     def compare_with_reviewed(retrained: dict) -> dict:

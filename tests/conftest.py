@@ -30,6 +30,7 @@ from lintas import settings, warehouse  # noqa: E402
 _AIRFLOW_ENV = settings.airflow_environment()
 os.environ.update(_AIRFLOW_ENV)
 os.environ["LINTAS_TEST_AIRFLOW_KEYS"] = ",".join(_AIRFLOW_ENV)
+settings.reload()
 
 # The machine's PostgreSQL; where it is absent the embedded server stands in, so nothing is skipped.
 SERVER_URL = os.environ.get("LINTAS_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -41,6 +42,16 @@ def _server_url() -> str:
             return SERVER_URL
     except psycopg.OperationalError:
         return warehouse.embedded_url("postgres")
+
+
+@pytest.fixture(autouse=True)
+def _settings_follow_the_environment():
+    """lintas.settings reads the environment once: every test starts from the session's environment, and a test
+    that changes it (monkeypatch.setenv) calls settings.reload(). Set up before `monkeypatch`, so torn down after
+    its undo: the next test does not see this one's settings."""
+    settings.reload()
+    yield
+    settings.reload()
 
 
 @pytest.fixture(scope="session")
@@ -87,6 +98,7 @@ def warehouse_url(postgres_server_url, template_database, monkeypatch) -> str:
     """A new, migrated warehouse database for one test, dropped afterwards; WAREHOUSE_URL points at it."""
     url = fresh_database(postgres_server_url, template_database)
     monkeypatch.setenv("WAREHOUSE_URL", url)
+    settings.reload()
     yield url
     warehouse.drop_database(url)
 
@@ -97,6 +109,7 @@ def outbox(tmp_path, monkeypatch) -> Path:
     folder = tmp_path / "outbox" / "dinsos"
     folder.mkdir(parents=True)
     monkeypatch.setenv("LINTAS_OUTBOX_DINSOS", str(folder))
+    settings.reload()
     return folder
 
 
@@ -108,6 +121,7 @@ def outbox_for(tmp_path, monkeypatch):
         folder = tmp_path / "outbox" / agency
         folder.mkdir(parents=True, exist_ok=True)
         monkeypatch.setenv(f"LINTAS_OUTBOX_{agency.upper()}", str(folder))
+        settings.reload()
         return folder
 
     return make

@@ -21,14 +21,13 @@ view's owner changes. Superusers bypass it all (the embedded default connects as
 from __future__ import annotations
 
 import logging
-import os
 import re
 import secrets
 
 import psycopg
 from psycopg import errors, sql
 
-from lintas import warehouse
+from lintas import settings, warehouse
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +77,7 @@ def ensure_roles(conn: psycopg.Connection) -> list[str]:
     return created
 
 
-def apply(url: str | None = None, *, take_over_dbt_objects: bool = False) -> None:
+def apply(url: str, *, take_over_dbt_objects: bool = False) -> None:
     """Roles, ownership, grants, the pseudonym key and (if marts are published) policies and views.
     Idempotent; run by `lintas warehouse prepare`. take_over_dbt_objects: also give lintas_pipeline what dbt
     made so far (once, by an admin, before the pipeline connects as a lintas_pipeline login; no build running)."""
@@ -296,7 +295,7 @@ def _public_columns(mart: str) -> list[str]:
 
 
 def pseudonym_key_from_env() -> bytes | None:
-    value = os.environ.get("LINTAS_PSEUDONYM_KEY", "")
+    value = settings.current().pseudonym_key
     return value.encode("utf-8") if value else None
 
 
@@ -322,7 +321,7 @@ def set_pseudonym_key(conn: psycopg.Connection, key: bytes | None = None) -> boo
 
 
 def grant_login(login: str, role: str, *, kecamatan: list[str] | None = None, password: str | None = None,
-                url: str | None = None) -> None:
+                url: str) -> None:
     """Create the login if needed and make it a member of the role (e.g. 'kecamatan'); assign kecamatan."""
     if role not in ROLES:
         raise AccessError(f"unknown role {role!r}; one of {', '.join(ROLES)}")
@@ -349,7 +348,7 @@ def grant_login(login: str, role: str, *, kecamatan: list[str] | None = None, pa
                          " on conflict do nothing", (login, code))
 
 
-def revoke_login(login: str, url: str | None = None, *, drop: bool = False) -> None:
+def revoke_login(login: str, url: str, *, drop: bool = False) -> None:
     """Take the login out of every lintas role and its kecamatan assignments (of this database); drop it."""
     with warehouse.connect(url) as conn:
         for role in ROLES.values():
@@ -369,7 +368,7 @@ ROLE_NOTES = {
 }
 
 
-def describe(url: str | None = None) -> str:
+def describe(url: str) -> str:
     """A table: per role, how many tables/views of each schema it may select from (privileges as granted)."""
     with warehouse.connect(url) as conn:
         rows = conn.execute(

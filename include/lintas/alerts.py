@@ -15,7 +15,6 @@ digits) are masked. Sending never raises: a callback that fails would hide the f
 from __future__ import annotations
 
 import logging
-import os
 import re
 import smtplib
 from dataclasses import asdict, dataclass
@@ -72,7 +71,7 @@ def scrub(message: str) -> str:
 
 
 def report_location() -> str:
-    return os.environ.get("LINTAS_REPORT_URL") or str(settings.reports_dir() / "index.html")
+    return settings.current().report_url or str(settings.reports_dir() / "index.html")
 
 
 def build_alert(context) -> Alert:
@@ -115,10 +114,10 @@ def send_webhook(alert: Alert, url: str) -> bool:
 
 
 def send_email(alert: Alert, to: list[str]) -> bool:
-    host = os.environ.get("LINTAS_SMTP_HOST", "localhost")
-    sender = os.environ.get("LINTAS_ALERT_EMAIL_FROM", "lintas@localhost")
+    config = settings.current()
+    host, sender = config.smtp_host, config.alert_email_from
     try:
-        port = int(os.environ.get("LINTAS_SMTP_PORT", "25"))
+        port = int(config.smtp_port)
         with smtplib.SMTP(host, port, timeout=SMTP_TIMEOUT) as smtp:
             smtp.send_message(email_message(alert, to, sender))
     except Exception as exc:  # noqa: BLE001
@@ -131,8 +130,8 @@ def notify_failure(context) -> None:
     """Airflow on_failure_callback. Logs the alert; sends it to the configured channels; never raises."""
     try:
         alert = build_alert(context)
-        webhook = os.environ.get("LINTAS_ALERT_WEBHOOK_URL", "").strip()
-        recipients = [a.strip() for a in os.environ.get("LINTAS_ALERT_EMAIL_TO", "").split(",") if a.strip()]
+        webhook = settings.current().alert_webhook_url
+        recipients = list(settings.current().alert_email_to)
         channels = (["webhook"] if webhook else []) + (["e-mail"] if recipients else [])
         log.error("%s: %s: %s (report: %s; alert channels: %s)", alert.subject, alert.exception_class,
                   alert.exception_message.splitlines()[0] if alert.exception_message else "",

@@ -23,12 +23,14 @@ SANDBOX_COMMANDS = ("generate", "standin", "demo")  # what the sandbox adds, nam
 AddCommands = Callable[[argparse._SubParsersAction], None]
 
 
-def run_airflow(args: list[str], check: bool = True, log_file: Path | None = None) -> int:
-    """Run the airflow CLI with the project's environment; output to log_file if given."""
+def run_airflow(args: list[str], check: bool = True, log_file: Path | None = None,
+                extra_env: dict[str, str] | None = None) -> int:
+    """Run the airflow CLI with the project's environment (plus extra_env); output to log_file if given."""
     venv_bin = Path(sys.executable).parent
     # standalone starts its components as `airflow ...` subprocesses: the venv must be on PATH
-    env = {**os.environ, **settings.airflow_environment(),
-           "PATH": f"{venv_bin}{os.pathsep}{os.environ.get('PATH', '')}"}
+    env = settings.child_environment({
+        **settings.airflow_environment(), **(extra_env or {}),
+        "PATH": f"{venv_bin}{os.pathsep}{settings.current().environment.get('PATH', '')}"})
     Path(env["AIRFLOW_HOME"]).mkdir(parents=True, exist_ok=True)
     airflow = str(venv_bin / "airflow")
     if log_file is None:
@@ -52,7 +54,7 @@ def cmd_warehouse(args: argparse.Namespace) -> None:
         # the build DAG's tasks are rendered from the dbt manifest: (re)parsed here when the project changed
         print(f"dbt manifest: {dbt.ensure_manifest()}")
     if args.action == "prepare":
-        print(f"warehouse ready: {warehouse.redact(warehouse.prepare())}")
+        print(f"warehouse ready: {warehouse.redact(warehouse.prepare(warehouse.warehouse_url()))}")
     elif args.action == "stop":
         print("embedded warehouse stopped" if warehouse.stop_embedded() else "embedded warehouse was not running")
     elif args.action == "url":
@@ -60,7 +62,7 @@ def cmd_warehouse(args: argparse.Namespace) -> None:
     elif args.action == "dbt-env":  # for tools that run dbt themselves (sqlfluff's dbt templater)
         from lintas.transform import dbt
 
-        env = dbt.dbt_environment()
+        env = dbt.dbt_environment(warehouse.warehouse_url())
         for key in sorted(k for k in env if k.startswith(("LINTAS_PG", "DBT_"))):
             print(f"export {key}={shlex.quote(env[key])}")
 
@@ -69,34 +71,35 @@ def cmd_access(args: argparse.Namespace) -> None:
     from lintas import access
 
     if args.action == "apply":
-        access.apply(take_over_dbt_objects=args.take_over_dbt_objects)
+        access.apply(warehouse.warehouse_url(), take_over_dbt_objects=args.take_over_dbt_objects)
     elif args.action == "grant-login":
-        password = os.environ.get(args.password_env) if args.password_env else None
+        password = settings.current().environment.get(args.password_env) if args.password_env else None
         if args.password_env and not password:
             raise SystemExit(f"{args.password_env} is not set")
-        access.grant_login(args.login, args.role, kecamatan=args.kecamatan, password=password)
+        access.grant_login(args.login, args.role, kecamatan=args.kecamatan, password=password,
+                           url=warehouse.warehouse_url())
         print(f"{args.login}: member of {access.ROLES[args.role]}"
               + (f", kecamatan {', '.join(args.kecamatan)}" if args.kecamatan else ""))
     elif args.action == "revoke-login":
-        access.revoke_login(args.login, drop=args.drop)
+        access.revoke_login(args.login, warehouse.warehouse_url(), drop=args.drop)
         print(f"{args.login}: no lintas role any more" + (", dropped" if args.drop else ""))
-    print(access.describe())
+    print(access.describe(warehouse.warehouse_url()))
 
 
 def cmd_summary(_: argparse.Namespace) -> None:
-    print(summary.render())
+    print(summary.render(warehouse.warehouse_url()))
 
 
 def cmd_report(args: argparse.Namespace) -> None:
     from lintas.report import run_report
 
-    print(run_report.render(out=Path(args.out) if args.out else None, runs=args.runs))
+    print(run_report.render(warehouse.warehouse_url(), out=Path(args.out) if args.out else None, runs=args.runs))
 
 
 def cmd_docs(_: argparse.Namespace) -> None:
     from lintas.transform import dbt
 
-    print(dbt.generate_docs())
+    print(dbt.generate_docs(warehouse.warehouse_url()))
 
 
 def cmd_check_ui(_: argparse.Namespace) -> None:
@@ -122,8 +125,9 @@ def cmd_subject(args: argparse.Namespace) -> None:
     from lintas.privacy import subject
 
     nik = sys.stdin.readline() if args.nik == "-" else args.nik  # "-": not in the shell history or process list
+    url = warehouse.warehouse_url()
     try:
-        report = subject.find(nik, include_views=args.include_views)
+        report = subject.find(nik, url, include_views=args.include_views)
     except subject.SubjectRequestError as exc:
         raise SystemExit(f"lintas subject: {exc}") from None
     text = report.to_json() if args.format == "json" else report.render_text()
@@ -135,7 +139,7 @@ def cmd_subject(args: argparse.Namespace) -> None:
         print(f"{report.row_count} row(s) in {len(report.found)} relation(s) written to {out}")
     else:
         sys.stdout.write(text)
-    subject.record_request(report)
+    subject.record_request(report, url)
 
 
 def cmd_explain_person(args: argparse.Namespace) -> None:
@@ -143,7 +147,7 @@ def cmd_explain_person(args: argparse.Namespace) -> None:
     from lintas.identity import explain
 
     try:
-        explanation = explain.explain(args.person_id, reveal=args.reveal)
+        explanation = explain.explain(args.person_id, warehouse.warehouse_url(), reveal=args.reveal)
     except explain.ExplainError as exc:
         raise SystemExit(f"lintas explain-person: {exc}") from None
     sys.stdout.write(explanation.to_json() if args.format == "json" else explanation.render_text())

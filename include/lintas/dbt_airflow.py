@@ -15,10 +15,9 @@ model's tests' task is never retried (a failed test is a verdict on the data; re
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
-from lintas import settings, sources
+from lintas import settings, sources, warehouse
 from lintas.transform import dbt
 
 PRODUCER_TASK_ID = "dbt_producer_watcher"
@@ -49,7 +48,7 @@ def _runtime_env(context, operator) -> None:
     schema and the hand-run `source` parameter."""
     from airflow.sdk.log import mask_secret
 
-    env = dbt.dbt_environment()
+    env = dbt.dbt_environment(warehouse.warehouse_url())
     if env["LINTAS_PGPASSWORD"]:
         mask_secret(env["LINTAS_PGPASSWORD"])
     operator.env = {**(operator.env or {}), **{k: env[k] for k in _RUNTIME_KEYS}}
@@ -91,7 +90,7 @@ def manifest() -> Path:
 
 def dbt_task_group(group_id: str, selector: str, *, upstream):
     """A Cosmos task group of the selector's models and tests, run after `upstream` by one `dbt build`."""
-    os.environ.update({k: v for k, v in COSMOS_SETTINGS.items() if k not in os.environ})
+    settings.export_for_in_process_libraries(COSMOS_SETTINGS, keep_existing=True)
     from cosmos import DbtTaskGroup, ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
     from cosmos.constants import ExecutionMode, InvocationMode, LoadMode, TestBehavior
 

@@ -46,7 +46,7 @@ def run_context(airflow_context) -> RunContext:
 
 
 def prepare_warehouse() -> dict:
-    url = warehouse.prepare()
+    url = warehouse.prepare(warehouse.warehouse_url())
     return {"warehouse": warehouse.redact(url)}
 
 
@@ -62,7 +62,7 @@ def extract_files(source_name: str, ctx: RunContext) -> dict:
         raise PipelineFailed(f"outbox folder for {source.agency} does not exist: {folder}")
     files = [p for p in folder.iterdir() if p.is_file() and not is_not_a_delivery(p)]
     reader = pkgutil.resolve_name(source.reader)
-    with warehouse.connect() as conn:
+    with warehouse.connect(warehouse.warehouse_url()) as conn:
         report = ingest_files(conn, source=table.name, files=files, parse=reader.read, table=table.relation,
                               ctx=ctx)
     _log_report(report)
@@ -95,7 +95,7 @@ def extract_dapodik(ctx: RunContext, base_url: str | None = None, token: str | N
     """Pull students changed since the last watermark (minus the overlap) from the Dapodik API."""
     base_url, token = settings.dapodik_api(base_url, token)
     table = sources.raw_table(dapodik.SOURCE)
-    with warehouse.connect() as conn:
+    with warehouse.connect(warehouse.warehouse_url()) as conn:
         since = dapodik.next_since(last_watermark(conn, table.name))
         report = _ingest_pull(conn, table, lambda: dapodik.pull(base_url, token, since), ctx)
     if report.rejected:  # the extract task itself fails: no gate runs, no asset event, no build
@@ -110,7 +110,7 @@ def extract_izin(ctx: RunContext, url: str | None = None) -> dict:
     engine = izin.engine_for(settings.dpmptsp_url(url))
     reports = {}
     try:
-        with warehouse.connect() as conn:
+        with warehouse.connect(warehouse.warehouse_url()) as conn:
             for table in izin.TABLES:
                 reports[table.source] = _pull_izin_table(conn, engine, table, ctx)
     finally:
@@ -148,8 +148,9 @@ def _held_for_updated_at(conn, table: sources.RawTable) -> list[str]:
 def gate_batches(source_name: str, ctx: RunContext) -> dict:
     """Gate every loaded-but-ungated batch of the source; never raises for a verdict (see `delivery_verdict`)."""
     table = sources.raw_table(source_name)
-    results = [gate.run_gate(table.checkpoint, batch_id, run_id=ctx.run_id)
-               for batch_id in gate.pending_batches(table.name)]
+    url = warehouse.warehouse_url()
+    results = [gate.run_gate(table.checkpoint, batch_id, url=url, run_id=ctx.run_id)
+               for batch_id in gate.pending_batches(table.name, url)]
     return {
         "source": table.name,
         "accepted": [r.batch_id for r in results if r.passed],
@@ -162,7 +163,7 @@ def gate_batches(source_name: str, ctx: RunContext) -> dict:
 
 def rejections_of_run(source_name: str, ctx: RunContext) -> list[str]:
     """Every delivery of the source this run rejected, at delivery or by the gate: "<delivery>: <reason>"."""
-    with warehouse.connect() as conn:
+    with warehouse.connect(warehouse.warehouse_url()) as conn:
         rows = conn.execute(
             "select b.source_ref, b.rejection_reason from audit.load_batch b"
             " where b.source = %s and b.status = 'rejected' and ("
@@ -195,14 +196,14 @@ def gate_source(source_name: str, extract_report: dict, ctx: RunContext) -> dict
     return outcome
 
 
-def _dbt_step(ctx: RunContext, invoke: Callable[[], dbt.DbtOutcome]) -> dict:
-    """One dbt invocation (`invoke`); every node's result goes to audit.dbt_run_result, on failure too."""
+def _dbt_step(ctx: RunContext, url: str, invoke: Callable[[str], dbt.DbtOutcome]) -> dict:
+    """One dbt invocation (`invoke(url)`); every node's result goes to audit.dbt_run_result, on failure too."""
     try:
-        outcome = invoke()
+        outcome = invoke(url)
     except dbt.DbtFailed as failure:
-        dbt.record(failure.outcome, dag_id=ctx.dag_id, run_id=ctx.run_id)
+        dbt.record(failure.outcome, dag_id=ctx.dag_id, run_id=ctx.run_id, url=url)
         raise
-    dbt.record(outcome, dag_id=ctx.dag_id, run_id=ctx.run_id)
+    dbt.record(outcome, dag_id=ctx.dag_id, run_id=ctx.run_id, url=url)
     return {"dbt": dict(Counter(r["status"] for r in outcome.results))}
 
 
@@ -210,16 +211,17 @@ def build_linkage_input(ctx: RunContext | None = None) -> dict:
     """Seeds (if their files changed), staging and the unified source records identity resolution reads."""
     ctx = ctx or RunContext()
     load_seeds(ctx)
-    return _dbt_step(ctx, lambda: dbt.build(selector=dbt.LINKAGE_INPUT))
+    return _dbt_step(ctx, warehouse.warehouse_url(), lambda url: dbt.build(url, selector=dbt.LINKAGE_INPUT))
 
 
 def load_seeds(ctx: RunContext | None = None) -> dict:
     """The reference seeds, only if their files changed since they were loaded."""
     ctx = ctx or RunContext()
-    seeded = dbt.load_seeds()
+    url = warehouse.warehouse_url()
+    seeded = dbt.load_seeds(url)
     if seeded is None:
         return {"seeded": False}
-    dbt.record(seeded, dag_id=ctx.dag_id, run_id=ctx.run_id)
+    dbt.record(seeded, dag_id=ctx.dag_id, run_id=ctx.run_id, url=url)
     return {"seeded": True, "dbt": dict(Counter(r["status"] for r in seeded.results))}
 
 
@@ -227,23 +229,23 @@ def link_identities(ctx: RunContext | None = None) -> dict:
     """Every source record to a stable person id (identity.*). Returns counts only."""
     from lintas.identity import linkage
 
-    return linkage.link(run_id=(ctx or RunContext()).run_id)
+    return linkage.link(warehouse.warehouse_url(), run_id=(ctx or RunContext()).run_id)
 
 
 def build_marts(ctx: RunContext | None = None) -> dict:
     """Everything downstream of linkage, with dbt's tests, into a fresh build schema (`marts_build`): analysts
     keep querying the published `marts` until the mart gate has passed and `publish_marts` swaps it in."""
     ctx = ctx or RunContext()
-    publish.reset_build_schema()
+    publish.reset_build_schema(warehouse.warehouse_url())
     try:
-        return _dbt_step(ctx, lambda: dbt.build(selector=dbt.MARTS))
+        return _dbt_step(ctx, warehouse.warehouse_url(), lambda url: dbt.build(url, selector=dbt.MARTS))
     except dbt.DbtFailed as failure:
         _hold_back(ctx, [r["unique_id"] for r in failure.outcome.results if r["status"] in dbt.FAILED_STATUSES])
         raise
 
 
 def _hold_back(ctx: RunContext, failed: list[str]) -> None:
-    publish.record_held_back(dag_id=ctx.dag_id, run_id=ctx.run_id, failed=failed,
+    publish.record_held_back(url=warehouse.warehouse_url(), dag_id=ctx.dag_id, run_id=ctx.run_id, failed=failed,
                              reason=f"dbt build failed: {', '.join(failed) or 'see the task log'}")
 
 
@@ -251,14 +253,14 @@ def record_dbt_artifacts(project_dir: str, ctx: RunContext) -> dict:
     """Every node's result of a dbt invocation Airflow ran in `project_dir` (Cosmos' copy of the project) into
     audit.dbt_run_result, whether the invocation failed or not."""
     outcome = dbt.read_outcome(Path(project_dir) / "target" / "run_results.json")
-    dbt.record(outcome, dag_id=ctx.dag_id, run_id=ctx.run_id)
+    dbt.record(outcome, dag_id=ctx.dag_id, run_id=ctx.run_id, url=warehouse.warehouse_url())
     return {"dbt": dict(Counter(r["status"] for r in outcome.results))}
 
 
 def hold_back_failed_build(ctx: RunContext) -> dict:
     """The marts' dbt build failed (a model, a test or dbt itself): record once that nothing is published, naming
     the failed nodes this run recorded."""
-    with warehouse.connect() as conn:
+    with warehouse.connect(warehouse.warehouse_url()) as conn:
         failed = [r[0] for r in conn.execute(
             "select distinct unique_id from audit.dbt_run_result where airflow_dag_id is not distinct from %s"
             " and airflow_run_id = %s and status = any(%s) order by 1",
@@ -269,18 +271,19 @@ def hold_back_failed_build(ctx: RunContext) -> dict:
 
 def reset_build_schema() -> None:
     """An empty build schema before the marts' dbt task group (the Airflow build) writes into it."""
-    publish.reset_build_schema()
+    publish.reset_build_schema(warehouse.warehouse_url())
 
 
 def gate_marts(ctx: RunContext | None = None) -> dict:
     """The mart gate: every built mart table against its reviewed suite, as SQL in PostgreSQL. A critical failure
     (or a mart without a suite) fails the run naming the checks; nothing is published."""
     ctx = ctx or RunContext()
-    results = gate.run_mart_gate(publish.BUILD_SCHEMA, run_id=ctx.run_id)
+    url = warehouse.warehouse_url()
+    results = gate.run_mart_gate(publish.BUILD_SCHEMA, url=url, run_id=ctx.run_id)
     failed = [r for r in results if not r.passed]
     if failed:
         names = [f"{r.gate}: {c.describe()}" for r in failed for c in r.critical_failures]
-        publish.record_held_back(dag_id=ctx.dag_id, run_id=ctx.run_id, failed=[r.gate for r in failed],
+        publish.record_held_back(url=url, dag_id=ctx.dag_id, run_id=ctx.run_id, failed=[r.gate for r in failed],
                                  reason="mart gate failed: " + "; ".join(names))
         raise PipelineFailed("marts held back, analysts keep the last published version: mart gate failed\n"
                              + "\n".join(r.summary() for r in failed))
@@ -292,7 +295,7 @@ def publish_marts(ctx: RunContext | None = None) -> dict:
     """Swap the gated build schema into `marts` in one transaction; record the publish event."""
     ctx = ctx or RunContext()
     try:
-        return publish.publish(dag_id=ctx.dag_id, run_id=ctx.run_id)
+        return publish.publish(url=warehouse.warehouse_url(), dag_id=ctx.dag_id, run_id=ctx.run_id)
     except publish.PublishRefused as refused:
         raise PipelineFailed(f"marts not published: {refused}") from refused
 
@@ -301,8 +304,9 @@ def check_source_freshness(ctx: RunContext | None = None) -> dict:
     """dbt source freshness of every raw source, recorded in audit.source_freshness and shown in the run report.
     A stale source is reported (task log, report), never a reason to hold back the other sources' fresh data."""
     ctx = ctx or RunContext()
-    verdicts = dbt.source_freshness()
-    dbt.record_freshness(verdicts, dag_id=ctx.dag_id, run_id=ctx.run_id)
+    url = warehouse.warehouse_url()
+    verdicts = dbt.source_freshness(url)
+    dbt.record_freshness(verdicts, dag_id=ctx.dag_id, run_id=ctx.run_id, url=url)
     for v in verdicts:
         if v.status != "pass":
             log.warning("source %s freshness %s: newest accepted delivery %s (warn after %s, error after %s)",
@@ -313,7 +317,7 @@ def check_source_freshness(ctx: RunContext | None = None) -> dict:
 
 def record_history(ctx: RunContext | None = None) -> dict:
     """dbt snapshots (type-2 history of what was published), taken once the build is published."""
-    return _dbt_step(ctx or RunContext(), lambda: dbt.run(["snapshot"]))
+    return _dbt_step(ctx or RunContext(), warehouse.warehouse_url(), lambda url: dbt.run(["snapshot"], url))
 
 
 def build_warehouse(ctx: RunContext | None = None) -> dict:
@@ -329,4 +333,4 @@ def build_warehouse(ctx: RunContext | None = None) -> dict:
 
 def anything_to_gate(source_name: str, extract_report: dict) -> bool:
     """True when the source has batches waiting for the gate or the pull rejected a delivery."""
-    return bool(gate.pending_batches(source_name) or extract_report.get("rejected"))
+    return bool(gate.pending_batches(source_name, warehouse.warehouse_url()) or extract_report.get("rejected"))

@@ -35,8 +35,7 @@ def gate_totals(conn) -> list[tuple]:
     ).fetchall()
 
 
-def render(url: str | None = None) -> str:
-    url = url or warehouse.warehouse_url()
+def render(url: str) -> str:
     with warehouse.connect(url) as conn:
         counts, deliveries = table_counts(conn), collect.batches(conn)
         gates, publishes = gate_totals(conn), collect.publishes(conn)

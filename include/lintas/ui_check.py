@@ -39,9 +39,9 @@ def airflow_ui(timeout: float = 180):
     """The Airflow API server (UI included) of this project's Airflow home on a free loopback port. Local checks
     only: every user is an admin (SimpleAuthManager's all-admins switch), so never for a shared deployment."""
     port = _free_port()
-    env = {**os.environ, **settings.airflow_environment(),
-           "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
-           "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+    env = settings.child_environment({
+        **settings.airflow_environment(), "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{settings.current().environment.get('PATH', '')}"})
     log = settings.lintas_home() / "ui" / "api-server.log"
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("w", encoding="utf-8") as out:
@@ -73,7 +73,7 @@ def airflow_ui(timeout: float = 180):
 def build_dag_tasks() -> list[str]:
     """Names the grid must show: every task of the build DAG, a task group's tasks by their own names (the group
     itself is the row above them)."""
-    os.environ.update(settings.airflow_environment())
+    settings.export_for_in_process_libraries(settings.airflow_environment())
     from airflow.dag_processing.dagbag import DagBag
 
     dag = DagBag(dag_folder=str(settings.dags_dir())).dags[BUILD_DAG]

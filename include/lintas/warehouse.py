@@ -50,8 +50,7 @@ def stop_embedded() -> bool:
 
 
 def warehouse_url() -> str:
-    url = os.environ.get("WAREHOUSE_URL", "").strip()
-    return url or embedded_url()
+    return settings.current().warehouse_url or embedded_url()
 
 
 def redact(url: str) -> str:
@@ -92,11 +91,11 @@ def drop_database(url: str) -> None:
 
 
 @contextmanager
-def connect(url: str | None = None, **kwargs) -> Iterator[psycopg.Connection]:
+def connect(url: str, **kwargs) -> Iterator[psycopg.Connection]:
     """Autocommit by default: writers group statements with `conn.transaction()`, which is then a real
     transaction that commits when its block ends (not a savepoint inside one long implicit transaction)."""
     kwargs.setdefault("autocommit", True)
-    with psycopg.connect(url or warehouse_url(), **kwargs) as conn:
+    with psycopg.connect(url, **kwargs) as conn:
         yield conn
 
 
@@ -125,7 +124,7 @@ def sqlalchemy_url(url: str) -> str:
     return f"postgresql+psycopg://{auth}@{parts['host']}:{parts['port']}/{parts['dbname']}"
 
 
-def migrate(url: str | None = None) -> list[str]:
+def migrate(url: str) -> list[str]:
     """Apply the package's SQL migrations (raw, audit, quarantine schemas) in order, once each."""
     applied: list[str] = []
     files = sorted(
@@ -150,10 +149,9 @@ def migrate(url: str | None = None) -> list[str]:
     return applied
 
 
-def prepare(url: str | None = None) -> str:
+def prepare(url: str) -> str:
     """Create the database if needed, bring its schemas up to date and apply the access rules (roles, grants,
     policies: lintas.access). Returns the URL used."""
-    url = url or warehouse_url()
     ensure_database(url)
     migrate(url)
     from lintas import access  # imports this module

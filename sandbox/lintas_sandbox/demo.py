@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import csv
 import io
-import os
 import secrets
 import time
 from pathlib import Path
@@ -64,7 +63,7 @@ def cmd_demo(args: argparse.Namespace) -> None:
     from lintas_sandbox.standins import dapodik
 
     started = time.perf_counter()
-    url = warehouse.prepare()
+    url = warehouse.prepare(warehouse.warehouse_url())
     print(f"[demo] warehouse: {warehouse.redact(url)}, dbt manifest: {dbt.ensure_manifest()}")
     dapodik_data = settings.lintas_home() / "sources" / "dapodik" / "peserta_didik.jsonl"
     if not dapodik_data.exists():
@@ -75,11 +74,11 @@ def cmd_demo(args: argparse.Namespace) -> None:
     token = secrets.token_urlsafe(24)
     # The education agency's API, stood in by a local HTTP server for the length of the demo
     with dapodik.DapodikServer.from_jsonl(dapodik_data, token=token) as api:
-        os.environ.update(LINTAS_DAPODIK_URL=api.base_url, LINTAS_DAPODIK_TOKEN=token)
+        dapodik_env = {"LINTAS_DAPODIK_URL": api.base_url, "LINTAS_DAPODIK_TOKEN": token}
         print(f"[demo] Dapodik stand-in API at {api.base_url}")
         for dag_id in DEMO_DAGS:
             step = time.perf_counter()
-            run_airflow(["dags", "test", dag_id], log_file=logs / f"{dag_id}.log")
+            run_airflow(["dags", "test", dag_id], log_file=logs / f"{dag_id}.log", extra_env=dapodik_env)
             print(f"[demo] airflow dags test {dag_id}: success in {time.perf_counter() - step:.0f}s "
                   f"(log: {logs / (dag_id + '.log')})")
     _demo_failing_batch(url, logs)

@@ -3,7 +3,7 @@
 import sqlalchemy as sa
 from psycopg import sql
 
-from lintas import sources, warehouse
+from lintas import settings, sources, warehouse
 from lintas_sandbox.standins.dapodik import DapodikServer
 from tests.dags.test_dag_integrity import EXTRACT_DAGS
 from tests.fixtures import bad_deliveries, izin_db
@@ -109,9 +109,11 @@ def test_every_agency_channel_runs_through_airflow(airflow_db, dagbag, warehouse
     izin_db.insert(engine, "izin_usaha", [izin_db.permit(i) for i in range(1, 8)])
     izin_db.insert(engine, "izin_usaha_kbli", [izin_db.kbli(i, i) for i in range(1, 8)])
     monkeypatch.setenv("LINTAS_DPMPTSP_URL", permits_url)
+    settings.reload()
     with DapodikServer([student(i) for i in range(15)], token=TOKEN) as api:
         monkeypatch.setenv("LINTAS_DAPODIK_URL", api.base_url)
         monkeypatch.setenv("LINTAS_DAPODIK_TOKEN", TOKEN)
+        settings.reload()
         for dag_id in EXTRACT_DAGS:
             state, tasks = _run(dagbag, dag_id)
             assert state == "success", (dag_id, tasks)
@@ -135,6 +137,7 @@ def test_a_refused_token_fails_the_run_at_once(airflow_db, dagbag, warehouse_url
     with DapodikServer([student(1)], token=TOKEN) as api:
         monkeypatch.setenv("LINTAS_DAPODIK_URL", api.base_url)
         monkeypatch.setenv("LINTAS_DAPODIK_TOKEN", "an-old-token")
+        settings.reload()
         dagrun = run_dag(dagbag, "lintas_extract_disdik_dapodik")
         pull = next(ti for ti in dagrun.get_task_instances() if ti.task_id == "pull_api")
         assert dagrun.state == "failed"
@@ -162,6 +165,7 @@ def test_an_inconsistent_pull_fails_the_extract_without_retry_and_triggers_no_bu
                        faults=Faults(repeat_pages={3: 2})) as api:
         monkeypatch.setenv("LINTAS_DAPODIK_URL", api.base_url)
         monkeypatch.setenv("LINTAS_DAPODIK_TOKEN", TOKEN)
+        settings.reload()
         dagrun = run_dag(dagbag, "lintas_extract_disdik_dapodik")
         tis = {ti.task_id: ti for ti in dagrun.get_task_instances()}
         assert dagrun.state == "failed"

@@ -16,7 +16,7 @@ import pytest
 from psycopg import errors, sql
 from psycopg.abc import Query
 
-from lintas import access, pipeline, warehouse
+from lintas import access, pipeline, settings, warehouse
 from lintas.load.raw import RunContext
 from lintas.transform import publish
 from tests.fixtures.dtks_files import member, write
@@ -78,6 +78,7 @@ def town(postgres_server_url, template_database, tmp_path_factory):
         env.setenv("WAREHOUSE_URL", url)
         env.setenv("LINTAS_OUTBOX_DINSOS", str(outbox))
         env.setenv("LINTAS_PSEUDONYM_KEY", KEY)
+        settings.reload()
         warehouse.prepare(url)
         write(outbox, "DTKS_3573_202610.csv", _town_rows())
         ctx = RunContext("test_access", "run-load")
@@ -295,11 +296,13 @@ def test_roles_and_policies_hold_after_another_build_and_publish_run_as_the_pipe
     access.apply(town["url"], take_over_dbt_objects=True)  # once, by an admin, before the pipeline login runs
     # the whole build (linkage, dbt, the mart gate, publish, snapshots) as a login of lintas_pipeline, no superuser
     monkeypatch.setenv("WAREHOUSE_URL", _login_url(town, "pipeline"))
+    settings.reload()
     with _as(town, "pipeline") as conn:
         assert conn.execute("select current_user, rolsuper from pg_roles where rolname = session_user"
                             ).fetchone() == ("lintas_pipeline", False)
     _build("run-2")
     monkeypatch.setenv("WAREHOUSE_URL", town["url"])
+    settings.reload()
     assert publish.latest_published(town["url"])[1] == "run-2"
     assert _rows(town, None, "select 'marts.dim_person'::regclass::oid")[0][0] != oid, "a new version"
     _check_kecamatan_scope(town)
@@ -318,6 +321,7 @@ def test_row_level_security_and_hmac_work_on_the_embedded_server_without_contrib
     """The embedded default (pgserver, PostgreSQL 16, no pgcrypto): the same policies and pseudonyms."""
     monkeypatch.delenv("WAREHOUSE_URL", raising=False)
     monkeypatch.setenv("LINTAS_PSEUDONYM_KEY", KEY)
+    settings.reload()
     url = warehouse.prepare(warehouse.embedded_url(f"lintas_access_{uuid.uuid4().hex[:8]}"))
     people = [(1, "3573050101800001", "35.73.05.1003"), (2, "3573010101800002", "35.73.01.1003"),
               (3, "3573050101800003", None)]

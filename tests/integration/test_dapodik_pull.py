@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from lintas import pipeline, warehouse
+from lintas import pipeline, settings, warehouse
 from lintas.extract import dapodik
 from lintas.load.raw import RunContext, last_watermark
 from lintas_sandbox.standins.dapodik import DapodikServer, Faults
@@ -19,6 +19,7 @@ def api(monkeypatch):
     server = DapodikServer([student(i) for i in range(40)], token=TOKEN).start()
     monkeypatch.setenv("LINTAS_DAPODIK_URL", server.base_url)
     monkeypatch.setenv("LINTAS_DAPODIK_TOKEN", TOKEN)
+    settings.reload()
     yield server
     server.stop()
 

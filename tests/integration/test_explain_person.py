@@ -72,7 +72,7 @@ def test_a_person_joined_by_a_rule_and_the_model_is_explained_masked_with_its_me
     _deliver_and_link(outbox, outbox_for)
     person_id = _person_of(warehouse_url, SITI)
 
-    explained = explain.explain(person_id)
+    explained = explain.explain(person_id, warehouse_url)
     assert len(explained.records) == 3 and not explained.revealed
     methods = {r.record_key.split(":")[0] + "/" + r.match_method for r in explained.records}
     assert {"dinsos_dtks/nik+probabilistic", "diskopindag_umkm/nik", "diskopindag_umkm/probabilistic"} <= methods
@@ -100,7 +100,7 @@ def test_reveal_needs_an_identity_reading_login_and_auditors_read_links_without_
     _deliver_and_link(outbox, outbox_for)
     person_id = _person_of(warehouse_url, SITI)
     # the superuser the tests connect as may reveal; the read is logged like an identified view's
-    revealed = explain.explain(person_id, reveal=True).render_text()
+    revealed = explain.explain(person_id, warehouse_url, reveal=True).render_text()
     assert PEOPLE[1][3] in revealed and "SITI AMINAH" in revealed and "1990-03-02" in revealed
     with warehouse.connect(warehouse_url) as conn:
         assert conn.execute("select count(*) from audit.access_log where relation = %s",

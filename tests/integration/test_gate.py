@@ -45,7 +45,7 @@ def test_warning_does_not_block(warehouse_url, outbox):
     rows = [member(i, NIK="" if i < 4 else member(i)["NIK"]) for i in range(60)]
     write(outbox, "DTKS_3573_202610.csv", rows)
     report = pipeline.extract_files("dinsos_dtks", CTX)
-    [result] = [gate.run_gate("raw_dinsos_dtks", b, run_id="w") for b in report["loaded"]]
+    [result] = [gate.run_gate("raw_dinsos_dtks", b, url=warehouse_url, run_id="w") for b in report["loaded"]]
     assert result.passed
     assert [w.expectation for w in result.warnings] == ["expect_column_values_to_not_be_null"]
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from bench import bench_linkage
-from lintas import pipeline, warehouse
+from lintas import pipeline, settings, warehouse
 from lintas.identity import features, linkage, model_report, scoring, training
 from lintas.load.raw import RunContext
 from lintas_sandbox.synth import dapodik as synth_dapodik
@@ -30,6 +30,7 @@ def small_warehouse(warehouse_url, tmp_path, monkeypatch):
     synth_umkm.render(pop, out)
     monkeypatch.setenv("LINTAS_OUTBOX_DINSOS", str(out / "outbox" / "dinsos"))
     monkeypatch.setenv("LINTAS_OUTBOX_DISKOPINDAG", str(out / "outbox" / "diskopindag"))
+    settings.reload()
     for source in ("dinsos_dtks", "diskopindag_umkm"):
         pipeline.gate_source(source, pipeline.extract_files(source, CTX), CTX)
     pipeline.build_linkage_input(CTX)
@@ -42,7 +43,7 @@ def test_retraining_writes_a_new_valid_version_and_never_the_reviewed_model(smal
     reviewed_version = scoring.model_metadata()["version"]
     out_dir = tmp_path / "models"
 
-    first = training.retrain(out_dir=out_dir)
+    first = training.retrain(small_warehouse, out_dir=out_dir)
     path = out_dir / f"splink_model_v{reviewed_version + 1}.json"
     assert first["path"] == str(path) and first["version"] == reviewed_version + 1
     assert training.validate_model(path) == []
@@ -55,13 +56,14 @@ def test_retraining_writes_a_new_valid_version_and_never_the_reviewed_model(smal
     assert scoring.MODEL_PATH.read_bytes() == reviewed, "the reviewed model must never be overwritten"
 
     # a second run is the next version, beside the first
-    second = training.retrain(out_dir=out_dir)
+    second = training.retrain(small_warehouse, out_dir=out_dir)
     assert second["version"] == reviewed_version + 2 and path.exists()
 
     # linkage keeps the reviewed model until the new one is configured
-    assert linkage.link(run_id="reviewed")["records"] == records
+    assert linkage.link(small_warehouse, run_id="reviewed")["records"] == records
     monkeypatch.setenv("LINTAS_LINKAGE_MODEL", str(path))
-    linkage.link(run_id="retrained")
+    settings.reload()
+    linkage.link(small_warehouse, run_id="retrained")
     with warehouse.connect(small_warehouse) as conn:
         used = dict(conn.execute("select airflow_run_id, model_version from identity.link_run"))
     assert used == {"reviewed": scoring.model_version(scoring.MODEL_PATH), "retrained": first["model_version"]}
@@ -70,7 +72,7 @@ def test_retraining_writes_a_new_valid_version_and_never_the_reviewed_model(smal
 
 def test_a_retrained_model_is_compared_with_the_reviewed_one_level_by_level_and_on_the_bench(
         small_warehouse, tmp_path):
-    candidate = Path(training.retrain(out_dir=tmp_path / "models")["path"])
+    candidate = Path(training.retrain(small_warehouse, out_dir=tmp_path / "models")["path"])
     # the bench's truth of the generated city (every agency's file; the records not loaded are not scored)
     pop = population.generate("small", 2)
     synth_dapodik.render(pop, tmp_path / "agencies")

@@ -91,6 +91,7 @@ def town(postgres_server_url, template_database, tmp_path_factory):
         env.setenv("WAREHOUSE_URL", url)
         env.setenv("LINTAS_OUTBOX_DINSOS", str(outbox))
         env.setenv("LINTAS_OUTBOX_DISKOPINDAG", str(umkm_outbox))
+        settings.reload()
         _deliver_and_build(folder, outbox, umkm_outbox)
     yield url
     warehouse.drop_database(url)
@@ -238,5 +239,6 @@ def test_the_need_rules_unit_tests_pass(town, monkeypatch):
     from lintas.transform import dbt
 
     monkeypatch.setenv("WAREHOUSE_URL", town)
+    settings.reload()
     outcome = dbt.run(["test", "--select", "test_type:unit"], town)
     assert outcome.count("pass") == len(outcome.results) >= 7

@@ -110,6 +110,7 @@ def test_a_mart_without_a_reviewed_suite_fails_the_gate(warehouse_url, outbox, t
     (root / "expectations" / "suites" / "marts_retired_mart.json").write_text(json.dumps(
         {"name": "marts_retired_mart", "expectations": []}), encoding="utf-8")
     monkeypatch.setenv("LINTAS_PROJECT_ROOT", str(root))
+    settings.reload()
 
     with pytest.raises(pipeline.PipelineFailed) as failure:
         pipeline.gate_marts(ctx)
@@ -176,8 +177,8 @@ def test_publish_refuses_views_in_the_build_schema(warehouse_url, outbox):
     with warehouse.connect(warehouse_url) as conn:
         conn.execute(sql.SQL("create view {} as select * from {}").format(
             sql.Identifier(publish.BUILD_SCHEMA, "v_summary"), sql.Identifier(publish.BUILD_SCHEMA, MART)))
-    assert all(r.passed for r in gate.run_mart_gate(publish.BUILD_SCHEMA, run_id="run-view")
+    assert all(r.passed for r in gate.run_mart_gate(publish.BUILD_SCHEMA, url=warehouse_url, run_id="run-view")
                if r.gate == f"marts_{MART}")
     with pytest.raises(publish.PublishRefused, match="only tables may be published.*v_summary"):
-        publish.publish(dag_id="test_dag", run_id="run-view")
+        publish.publish(url=warehouse_url, dag_id="test_dag", run_id="run-view")
     assert "marts" not in _schemas(warehouse_url)

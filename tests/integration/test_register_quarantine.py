@@ -12,7 +12,7 @@ from datetime import date
 
 import pytest
 
-from lintas import pipeline, warehouse
+from lintas import pipeline, settings, warehouse
 from lintas.load.raw import RunContext
 from lintas.quality import gate
 from tests.fixtures.dtks_files import member, write
@@ -73,6 +73,7 @@ def register(postgres_server_url, template_database, tmp_path_factory):
     with pytest.MonkeyPatch.context() as env:
         env.setenv("WAREHOUSE_URL", url)
         env.setenv("LINTAS_OUTBOX_DINSOS", str(outbox))
+        settings.reload()
         _deliver(outbox, "2026-07", [_member(i, "2026-07") for i in range(40)], "run-jul")
         pipeline.build_warehouse(RunContext("test_dag", "run-build-jul"))
         needs_in_july = _needs_by_iddtks(url)

@@ -9,7 +9,7 @@ from urllib.parse import unquote
 
 import pytest
 
-from lintas import cli, pipeline, warehouse
+from lintas import cli, pipeline, settings, warehouse
 from lintas.load.raw import RunContext
 from lintas.report import collect, formatting, run_report
 from lintas.transform import dbt
@@ -98,10 +98,10 @@ def test_report_tells_what_arrived_was_checked_failed_and_quarantined_without_pe
     secrets = _deliver(outbox, outbox_for("diskopindag"))
     # a real dbt build (DTKS staging and what it needs), recorded as the warehouse-build run records it
     try:
-        outcome = dbt.run(["build", "--select", "+stg_dinsos__dtks_members"])
+        outcome = dbt.run(["build", "--select", "+stg_dinsos__dtks_members"], warehouse_url)
     except dbt.DbtFailed as failure:
         outcome = failure.outcome
-    dbt.record(outcome, dag_id=BUILD.dag_id, run_id=BUILD.run_id)
+    dbt.record(outcome, dag_id=BUILD.dag_id, run_id=BUILD.run_id, url=warehouse_url)
     assert outcome.results, "dbt ran and reported its nodes"
 
     out = run_report.render(warehouse_url, out=tmp_path / "reports" / "index.html")
@@ -167,8 +167,9 @@ def test_failed_dbt_nodes_and_cli(warehouse_url, tmp_path, monkeypatch, capsys):
         {"unique_id": "model.lintas.mart_dtks_kelurahan_summary", "status": "skipped", "execution_time": 0,
          "rows_affected": None, "failures": None},
     ])
-    dbt.record(outcome, dag_id=BUILD.dag_id, run_id=BUILD.run_id)
+    dbt.record(outcome, dag_id=BUILD.dag_id, run_id=BUILD.run_id, url=warehouse_url)
     monkeypatch.setenv("LINTAS_REPORTS_DIR", str(tmp_path / "reports"))
+    settings.reload()
     cli.main(["report", "--runs", "5"])
     out = Path(capsys.readouterr().out.strip())
     assert out == tmp_path / "reports" / "index.html"
@@ -181,10 +182,11 @@ def test_failed_dbt_nodes_and_cli(warehouse_url, tmp_path, monkeypatch, capsys):
         assert f"<td>{status}</td>" in text
 
 
-def _build(run_id: str, seconds: dict[str, float]) -> None:
+def _build(url: str, run_id: str, seconds: dict[str, float]) -> None:
     results = [{"unique_id": f"model.lintas.{m}", "status": "success", "execution_time": t, "rows_affected": 1,
                 "failures": None} for m, t in seconds.items()]
-    dbt.record(dbt.DbtOutcome(["dbt", "build"], f"inv-{run_id}", results), dag_id=BUILD.dag_id, run_id=run_id)
+    dbt.record(dbt.DbtOutcome(["dbt", "build"], f"inv-{run_id}", results), dag_id=BUILD.dag_id, run_id=run_id,
+               url=url)
 
 
 def test_report_shows_source_freshness_and_slow_models(warehouse_url, tmp_path):
@@ -194,7 +196,7 @@ def test_report_shows_source_freshness_and_slow_models(warehouse_url, tmp_path):
                      " ('disdik_peserta_didik', 'pull', 'b', 'accepted', now())")
     pipeline.check_source_freshness(BUILD)
     for run, dim_person in (("b1", 2.0), ("b2", 2.2), ("b3", 1.8), ("b4", 9.5)):  # b4: dim_person 4x slower
-        _build(run, {"dim_person": dim_person, "fct_person_needs": 3.0 if run != "b4" else 3.1})
+        _build(warehouse_url, run, {"dim_person": dim_person, "fct_person_needs": 3.0 if run != "b4" else 3.1})
     text = run_report.render(warehouse_url, out=tmp_path / "r.html").read_text(encoding="utf-8")
     _assert_well_formed(text, required=("html", "body", "main", "section", "table"))
     assert ">STALE<" in _row(text, "freshness", "dinsos_dtks") and "45 day" in _row(text, "freshness", "dinsos")

@@ -11,7 +11,7 @@ import stat
 
 import pytest
 
-from lintas import cli, pipeline, warehouse
+from lintas import cli, pipeline, settings, warehouse
 from lintas.privacy import subject
 from tests.fixtures.umkm_workbooks import owner, write_workbook
 from tests.integration.test_marts import CTX, NIK, PEOPLE, town  # noqa: F401 (town: the module's fixture)
@@ -35,6 +35,7 @@ def warehouse_of_town(town, tmp_path_factory):  # noqa: F811
     with pytest.MonkeyPatch.context() as env:
         env.setenv("WAREHOUSE_URL", town)
         env.setenv("LINTAS_OUTBOX_DISKOPINDAG", str(outbox))
+        settings.reload()
         report = pipeline.extract_files("diskopindag_umkm", CTX)
         assert (report["rows_loaded"], report["rows_quarantined"]) == (1, 1)
         pipeline.gate_source("diskopindag_umkm", report, CTX)
@@ -108,6 +109,7 @@ def test_no_other_persons_data_is_included(warehouse_of_town):
 
 def test_cli_json_to_stdout_and_to_a_private_file(warehouse_of_town, monkeypatch, capsys, tmp_path):
     monkeypatch.setenv("WAREHOUSE_URL", warehouse_of_town)
+    settings.reload()
     cli.main(["subject", "--nik", NIK["B0"], "--json"])
     answer = json.loads(capsys.readouterr().out)
     assert answer["layers"]["raw"]["raw.dpmptsp_izin_usaha"]["row_count"] == 1  # her permit
@@ -128,6 +130,7 @@ def test_cli_json_to_stdout_and_to_a_private_file(warehouse_of_town, monkeypatch
 def test_cli_reads_the_nik_from_stdin(warehouse_of_town, monkeypatch, capsys):
     """`--nik -`: the NIK stays out of the shell history and the process list."""
     monkeypatch.setenv("WAREHOUSE_URL", warehouse_of_town)
+    settings.reload()
     monkeypatch.setattr("sys.stdin", io.StringIO(NIK["D0"] + "\n"))
     cli.main(["subject", "--nik", "-"])
     shown = capsys.readouterr().out
@@ -138,6 +141,7 @@ def test_cli_reads_the_nik_from_stdin(warehouse_of_town, monkeypatch, capsys):
 def test_unknown_and_malformed_niks(warehouse_of_town, monkeypatch):
     assert subject.find("3573050101990099", warehouse_of_town).found == []
     monkeypatch.setenv("WAREHOUSE_URL", warehouse_of_town)
+    settings.reload()
     with pytest.raises(SystemExit) as exit_:
         cli.main(["subject", "--nik", "35730512345"])
     assert "16 digits" in str(exit_.value) and "35730512345" not in str(exit_.value)

@@ -29,7 +29,7 @@ def test_workbook_lands_with_sheet_and_row_lineage_then_passes_the_gate(warehous
     number_cells = _rows(warehouse_url, "select nik from raw.diskopindag_umkm where _nik_cell_type = 'number'")
     assert {n for (n,) in number_cells} == {str(int(excel_number(owner(i)["NIK"]))) for i in (0, 5)}
 
-    result = gate.run_gate("raw_diskopindag_umkm", report["loaded"][0], run_id=CTX.run_id)
+    result = gate.run_gate("raw_diskopindag_umkm", report["loaded"][0], url=warehouse_url, run_id=CTX.run_id)
     assert result.passed, result.summary()
     assert _rows(warehouse_url, "select status from audit.load_batch") == [("accepted",)]
 

@@ -15,7 +15,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from lintas import alerts, dag_defaults, pipeline
+from lintas import alerts, dag_defaults, pipeline, settings
 
 NIK = "3573051501800001"
 GATE_MESSAGE = ("dinsos_dtks: held back from the warehouse\ngate raw_dinsos_dtks batch 3: FAILED (15 checks, "
@@ -37,6 +37,7 @@ def failure_context(exc: BaseException | None = None) -> dict:
 def _no_alert_settings(monkeypatch):
     for name in ENV:
         monkeypatch.delenv(name, raising=False)
+    settings.reload()
 
 
 @pytest.fixture
@@ -122,6 +123,7 @@ def _closed_port() -> int:
 def test_webhook_receives_a_pii_free_json_alert(webhook, monkeypatch, tmp_path):
     monkeypatch.setenv("LINTAS_ALERT_WEBHOOK_URL", webhook.url)
     monkeypatch.setenv("LINTAS_REPORTS_DIR", str(tmp_path / "reports"))
+    settings.reload()
     alerts.notify_failure(failure_context())
     [request] = webhook.received
     assert request["content_type"] == "application/json"
@@ -139,6 +141,7 @@ def test_webhook_receives_a_pii_free_json_alert(webhook, monkeypatch, tmp_path):
 def test_report_url_overrides_the_path(webhook, monkeypatch):
     monkeypatch.setenv("LINTAS_ALERT_WEBHOOK_URL", webhook.url)
     monkeypatch.setenv("LINTAS_REPORT_URL", "https://reports.example/lintas/index.html")
+    settings.reload()
     alerts.notify_failure(failure_context())
     assert webhook.received[0]["json"]["report"] == "https://reports.example/lintas/index.html"
 
@@ -153,9 +156,11 @@ def test_nothing_is_sent_when_no_channel_is_set(webhook, smtp_server, caplog):
 
 def test_dead_or_failing_webhook_is_logged_never_raised(webhook, monkeypatch, caplog):
     monkeypatch.setenv("LINTAS_ALERT_WEBHOOK_URL", f"http://127.0.0.1:{_closed_port()}/hook")
+    settings.reload()
     with caplog.at_level(logging.WARNING, logger="lintas.alerts"):
         alerts.notify_failure(failure_context())  # connection refused
         monkeypatch.setenv("LINTAS_ALERT_WEBHOOK_URL", webhook.url)
+        settings.reload()
         webhook.status = 500
         alerts.notify_failure(failure_context())  # server error
     failures = [r.getMessage() for r in caplog.records if "not delivered" in r.getMessage()]
@@ -165,6 +170,7 @@ def test_dead_or_failing_webhook_is_logged_never_raised(webhook, monkeypatch, ca
 
 def test_slow_webhook_times_out_quickly(webhook, monkeypatch):
     monkeypatch.setenv("LINTAS_ALERT_WEBHOOK_URL", webhook.url)
+    settings.reload()
     monkeypatch.setattr(alerts, "WEBHOOK_TIMEOUT", 0.3)
     webhook.delay = 2.0
     started = time.monotonic()
@@ -176,6 +182,7 @@ def test_email_is_delivered_over_smtp(smtp_server, monkeypatch):
     monkeypatch.setenv("LINTAS_ALERT_EMAIL_TO", "data-team@malangkota.example, auditor@malangkota.example")
     monkeypatch.setenv("LINTAS_SMTP_HOST", "127.0.0.1")
     monkeypatch.setenv("LINTAS_SMTP_PORT", str(smtp_server.server_address[1]))
+    settings.reload()
     alerts.notify_failure(failure_context())
     [mail] = smtp_server.mails
     assert len(mail["rcpt"]) == 2
@@ -189,6 +196,7 @@ def test_unreachable_smtp_is_logged_never_raised(monkeypatch, caplog):
     monkeypatch.setenv("LINTAS_ALERT_EMAIL_TO", "data-team@malangkota.example")
     monkeypatch.setenv("LINTAS_SMTP_HOST", "127.0.0.1")
     monkeypatch.setenv("LINTAS_SMTP_PORT", str(_closed_port()))
+    settings.reload()
     with caplog.at_level(logging.WARNING, logger="lintas.alerts"):
         alerts.notify_failure(failure_context())
     assert any("alert e-mail to 1 recipient(s)" in r.getMessage() for r in caplog.records)

@@ -2,6 +2,7 @@
 
 import pytest
 
+from lintas import settings
 from lintas.extract import dtks, umkm
 from lintas.extract.contract import ContractError, is_not_a_delivery
 from tests.fixtures import bad_deliveries as bad
@@ -90,6 +91,7 @@ def test_another_regions_file_is_rejected(tmp_path, monkeypatch):
     path = write(tmp_path, "DTKS_3507_202610.csv", [member(0)])
     assert _reason(path) == "kode kab/kota 3507 in the file name is not this warehouse's region 3573"
     monkeypatch.setenv("LINTAS_KODE_KABKOTA", "3507")
+    settings.reload()
     assert len(dtks.read(path).rows) == 1
 
 

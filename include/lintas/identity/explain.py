@@ -141,7 +141,7 @@ def may_reveal(conn) -> bool:
         (roles,)).fetchone()[0])
 
 
-def explain(person_id: int, url: str | None = None, *, reveal: bool = False) -> PersonExplanation:
+def explain(person_id: int, url: str, *, reveal: bool = False) -> PersonExplanation:
     with warehouse.connect(url) as conn:
         if reveal:
             if not may_reveal(conn):

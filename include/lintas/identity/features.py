@@ -21,7 +21,7 @@ SOURCE_COLUMNS = ["record_key", "record_source", "nik", "nik_from_number_cell", 
 COMMON_FIRST_NAMES = {"muhammad", "ahmad", "abdul", "siti", "nur"}
 
 
-def read_source_records(url: str | None = None, record_keys: list[str] | None = None) -> pd.DataFrame:
+def read_source_records(url: str, record_keys: list[str] | None = None) -> pd.DataFrame:
     """Every source record, or those of `record_keys` (a review pair)."""
     query = sql.SQL("select {} from intermediate.int_identity__source_records{} order by record_key").format(
         sql.SQL(", ").join(map(sql.Identifier, SOURCE_COLUMNS)),

@@ -68,7 +68,7 @@ def resolve(prepared: pd.DataFrame, model: Path, *, phase: Callable = _run,
     return Resolution(groups, pairs, near, other_rules, cluster_of, by_rule, decided)
 
 
-def link(url: str | None = None, *, run_id: str | None = None, model: Path | None = None) -> dict:
+def link(url: str, *, run_id: str | None = None, model: Path | None = None) -> dict:
     """Link all source records in the warehouse and write identity.* in one transaction. Returns counts only."""
     model = model or scoring.model_path()
     if not model.exists():

@@ -69,7 +69,7 @@ def validate_model(path: Path) -> list[str]:
     return problems
 
 
-def retrain(url: str | None = None, *, out_dir: Path | None = None) -> dict:
+def retrain(url: str, *, out_dir: Path | None = None) -> dict:
     """Re-estimate the parameters of the model in use on intermediate.int_identity__source_records and write it
     as the next version under `out_dir` (default LINTAS_HOME/models/linkage). Returns counts, paths, versions."""
     out_dir = out_dir or models_dir()

@@ -162,9 +162,8 @@ def purge_snapshots(conn, rules: RetentionRules = RULES) -> int:
     return purged
 
 
-def run(ctx: RunContext | None = None, rules: RetentionRules = RULES, url: str | None = None) -> dict:
+def run(ctx: RunContext, rules: RetentionRules, url: str) -> dict:
     """Apply every rule, each source in its own transaction; record the run in audit.retention_run."""
-    ctx = ctx or RunContext(None, None)
     with warehouse.connect(url) as conn:
         run_id = conn.execute(
             "insert into audit.retention_run (airflow_dag_id, airflow_run_id, rules) values (%s, %s, %s)"

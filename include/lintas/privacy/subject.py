@@ -221,7 +221,7 @@ def _identify(conn, nik: str) -> tuple[list[int], list[str], list[str]]:
     return sorted(persons), sorted(keys), sorted(cards)
 
 
-def find(nik: str, url: str | None = None, include_views: bool = False) -> SubjectReport:
+def find(nik: str, url: str, include_views: bool = False) -> SubjectReport:
     """Everything stored about the NIK (and with include_views, every view's rows too). Raises
     SubjectRequestError (without the NIK) if it cannot be served."""
     nik = validate_nik(nik)
@@ -261,7 +261,7 @@ def _search(conn, relation: Relation, params: dict) -> list[Found]:
     return [Found(LAYERS[relation.schema], relation.qualified, labels, columns, rows)]
 
 
-def record_request(report: SubjectReport, url: str | None = None) -> None:
+def record_request(report: SubjectReport, url: str) -> None:
     """Accountability: that a request was served, by whom and how much was found; never who it was about."""
     with warehouse.connect(url) as conn:
         conn.execute(

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -177,15 +176,14 @@ def _as_check(result) -> CheckResult:
     )
 
 
-def run_gate(name: str, batch_id: int | None, *, url: str | None = None, run_id: str | None = None) -> GateResult:
+def run_gate(name: str, batch_id: int | None, *, url: str, run_id: str | None = None) -> GateResult:
     """Validate one raw batch against the checkpoint's suite, record every check in audit.gate_result,
     build Data Docs. Returns the result; does not raise on failure (see `enforce`)."""
-    url = url or warehouse.warehouse_url()
     parameters = {"previous_accepted_rows": previous_accepted_rows(batch_id, url)} if batch_id is not None else {}
     return run_checkpoint(Checkpoint.load(name), batch_id, url=url, run_id=run_id, parameters=parameters)
 
 
-def previous_accepted_rows(batch_id: int, url: str | None = None) -> int:
+def previous_accepted_rows(batch_id: int, url: str) -> int:
     """Rows loaded by the latest accepted batch of the same source before this one (0 if there is none)."""
     with warehouse.connect(url) as conn:
         row = conn.execute(
@@ -204,17 +202,16 @@ def previous_accepted_rows(batch_id: int, url: str | None = None) -> int:
     return int(row[0]) if row else 0
 
 
-def run_checkpoint(checkpoint: Checkpoint, batch_id: int | None, *, url: str | None = None,
+def run_checkpoint(checkpoint: Checkpoint, batch_id: int | None, *, url: str,
                    run_id: str | None = None, parameters: dict | None = None,
                    update_data_docs: bool = True) -> GateResult:
     """Run one checkpoint's suite as SQL in the warehouse, record every check, build Data Docs (unless the caller
     builds them once after a series of checkpoints: each build renders the whole site)."""
     import great_expectations as gx
 
-    url = url or warehouse.warehouse_url()
     name = checkpoint.name
     suite_json = json.loads(suite_path(checkpoint.suite).read_text(encoding="utf-8"))
-    os.environ[_URL_ENV] = warehouse.sqlalchemy_url(url)
+    settings.export_for_in_process_libraries({_URL_ENV: warehouse.sqlalchemy_url(url)})
     gx_root().mkdir(parents=True, exist_ok=True)
     # One GX project on disk: serialise writers (parallel gate tasks).
     with fasteners.InterProcessLock(str(gx_root() / ".lock")):
@@ -282,13 +279,12 @@ def _record(url: str, result: GateResult, *, suite: str, run_id: str | None) -> 
             )
 
 
-def run_mart_gate(schema: str, *, url: str | None = None, run_id: str | None = None) -> list[GateResult]:
+def run_mart_gate(schema: str, *, url: str, run_id: str | None = None) -> list[GateResult]:
     """Check every table dbt built into the build schema against its suite `marts_<table>`.
 
     Generic on purpose: a mart without a reviewed suite fails (a new mart cannot reach analysts unchecked), and
     so does a suite whose mart was not built (a published mart would silently vanish). Both are recorded in
     audit.gate_result like any other check. Returns one result per table or suite; does not raise."""
-    url = url or warehouse.warehouse_url()
     with warehouse.connect(url) as conn:
         tables = [r[0] for r in conn.execute(
             "select c.relname from pg_class c join pg_namespace n on n.oid = c.relnamespace"
@@ -324,7 +320,7 @@ def _structural_failure(url: str, suite: str, run_id: str | None, check: str, de
     return result
 
 
-def pending_batches(source: str, url: str | None = None) -> list[int]:
+def pending_batches(source: str, url: str) -> list[int]:
     """Batches loaded but not yet gated (including ones a crashed run left behind)."""
     with warehouse.connect(url) as conn:
         rows = conn.execute(

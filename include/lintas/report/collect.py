@@ -295,7 +295,7 @@ def publishes(conn, limit: int | None = None) -> list[Publish]:
     return found
 
 
-def report_data(url: str | None = None, runs: int = 20) -> ReportData:
+def report_data(url: str, runs: int = 20) -> ReportData:
     """Everything the run report shows: the latest `runs` Airflow runs that loaded or built, each source's latest
     run, the latest build, trends, publishes, freshness and model timings."""
     if runs < 1:

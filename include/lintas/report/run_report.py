@@ -65,9 +65,8 @@ def to_html(data: collect.ReportData, *, out: Path, warehouse_label: str, genera
         data=data, data_docs=_data_docs(out), warehouse_label=warehouse_label, generated_at=generated_at, runs=runs)
 
 
-def render(url: str | None = None, out: Path | None = None, runs: int = 20) -> Path:
+def render(url: str, out: Path | None = None, runs: int = 20) -> Path:
     """Write the report (default: reports_dir()/index.html) and return its path."""
-    url = url or warehouse.warehouse_url()
     out = Path(out) if out is not None else settings.reports_dir() / "index.html"
     data = collect.report_data(url, runs=runs)
     text = to_html(data, out=out, warehouse_label=warehouse.redact(url), generated_at=datetime.now(UTC),

@@ -38,7 +38,7 @@ _LATEST_DECISION = """
     from identity.review_decision order by record_key_l, record_key_r, decided_at desc, review_decision_id desc"""
 
 
-def pending(url: str | None = None, limit: int = 200) -> list[PendingPair]:
+def pending(url: str, limit: int = 200) -> list[PendingPair]:
     """The latest run's review pairs without a match or non-match decision in force, most probable first."""
     with warehouse.connect(url) as conn:
         rows = conn.execute(
@@ -70,7 +70,7 @@ def _shown(value) -> str:
     return "" if value is None else str(value)
 
 
-def evidence(record_key_l: str, record_key_r: str, url: str | None = None) -> Evidence:
+def evidence(record_key_l: str, record_key_r: str, url: str) -> Evidence:
     left, right = sorted((record_key_l, record_key_r))
     raw = features.read_source_records(url, [left, right])
     if len(raw) != 2:
@@ -101,7 +101,7 @@ def evidence(record_key_l: str, record_key_r: str, url: str | None = None) -> Ev
 
 
 def decide(record_key_l: str, record_key_r: str, decision: str, reviewer: str, reason: str,
-           url: str | None = None) -> int:
+           url: str) -> int:
     """Record a reviewer's decision on a pair the model put in review. Returns the decision's id."""
     if decision not in constraints.DECISIONS:
         raise ReviewError(f"decision must be one of {', '.join(constraints.DECISIONS)}")

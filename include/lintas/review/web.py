@@ -14,6 +14,7 @@ from fastapi import Depends, FastAPI, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from jinja2 import Environment
 
+from lintas import warehouse
 from lintas.identity import constraints
 from lintas.review import queue
 
@@ -87,8 +88,13 @@ def _airflow_reviewer() -> Callable:
 
 
 def create_app(url: str | None = None, reviewer: Callable | None = None) -> FastAPI:
-    """The review app on the warehouse at `url` (default: WAREHOUSE_URL). `reviewer` is the dependency that
-    names the signed-in reviewer (default: Airflow's login)."""
+    """The review app on the warehouse at `url` (None: the configured warehouse, looked up at each request, so the
+    api-server can load the plugin before the warehouse is configured). `reviewer` is the dependency that names the
+    signed-in reviewer (default: Airflow's login)."""
+
+    def warehouse_url() -> str:
+        return url or warehouse.warehouse_url()
+
     app = FastAPI(title="Lintas identity review", docs_url=None, redoc_url=None, openapi_url=None)
     # no `from __future__ import annotations` in this module: FastAPI reads this local alias from the signatures
     Reviewer = Annotated[str, Depends(reviewer or _airflow_reviewer())]
@@ -96,12 +102,12 @@ def create_app(url: str | None = None, reviewer: Callable | None = None) -> Fast
     @app.get("/", response_class=HTMLResponse)
     def pending_pairs(login: Reviewer) -> str:
         return _templates.from_string(_QUEUE).render(title="Pairs to review", reviewer=login,
-                                                     pairs=queue.pending(url))
+                                                     pairs=queue.pending(warehouse_url()))
 
     @app.get("/pair", response_class=HTMLResponse)
     def pair(left: str, right: str, login: Reviewer) -> str:
         try:
-            shown = queue.evidence(left, right, url)
+            shown = queue.evidence(left, right, warehouse_url())
         except queue.ReviewError as refused:
             raise HTTPException(status_code=404, detail=str(refused)) from None
         return _templates.from_string(_PAIR).render(title="Same person?", reviewer=login, e=shown,
@@ -111,7 +117,7 @@ def create_app(url: str | None = None, reviewer: Callable | None = None) -> Fast
     def decide(left: Annotated[str, Form()], right: Annotated[str, Form()], decision: Annotated[str, Form()],
                reason: Annotated[str, Form()], login: Reviewer) -> RedirectResponse:
         try:
-            decision_id = queue.decide(left, right, decision, login, reason, url)
+            decision_id = queue.decide(left, right, decision, login, reason, warehouse_url())
         except queue.ReviewError as refused:
             raise HTTPException(status_code=422, detail=str(refused)) from None
         log.info("review decision %s recorded: %s", decision_id, decision)  # ids only: no record values

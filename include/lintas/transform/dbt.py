@@ -42,13 +42,12 @@ def dbt_executable() -> str:
     return str(local) if local.exists() else (shutil.which("dbt") or "dbt")
 
 
-def dbt_environment(url: str | None = None) -> dict[str, str]:
+def dbt_environment(url: str) -> dict[str, str]:
     from lintas import warehouse
     from lintas.transform import publish
 
-    parts = warehouse.libpq_parts(url or warehouse.warehouse_url())
-    env = dict(os.environ)
-    env.update({
+    parts = warehouse.libpq_parts(url)
+    return settings.child_environment({
         "LINTAS_PGHOST": parts["host"],
         "LINTAS_PGPORT": parts["port"],
         "LINTAS_PGUSER": parts["user"],
@@ -63,10 +62,9 @@ def dbt_environment(url: str | None = None) -> dict[str, str]:
         # marts are written to the build schema; lintas.transform.publish swaps it into `marts` once gated
         "LINTAS_MARTS_BUILD_SCHEMA": publish.BUILD_SCHEMA,
     })
-    return env
 
 
-def _invoke(args: list[str], url: str | None, extra_env: dict[str, str] | None):
+def _invoke(args: list[str], url: str, extra_env: dict[str, str] | None):
     """Run `dbt <args>` in the project; returns the process, the command, its target folder and start time."""
     command = [dbt_executable(), *args]
     env = dbt_environment(url) | (extra_env or {})
@@ -79,7 +77,7 @@ def _invoke(args: list[str], url: str | None, extra_env: dict[str, str] | None):
     return proc, command, Path(env["DBT_TARGET_PATH"]), started
 
 
-def run(args: list[str], url: str | None = None, *, extra_env: dict[str, str] | None = None) -> DbtOutcome:
+def run(args: list[str], url: str, *, extra_env: dict[str, str] | None = None) -> DbtOutcome:
     """Run `dbt <args>`; raise DbtFailed naming the failed nodes (not their data) on a non-zero exit."""
     proc, command, target, started = _invoke(args, url, extra_env)
     outcome = _outcome(command, target / "run_results.json", started=started)
@@ -128,7 +126,7 @@ MARTS = "marts"
 NOT_IN_BUILDS = "resource_type:seed resource_type:unit_test resource_type:snapshot resource_type:exposure"
 
 
-def build(url: str | None = None, *, selector: str) -> DbtOutcome:
+def build(url: str, *, selector: str) -> DbtOutcome:
     """Models and their data tests of a selector of selectors.yml, in dependency order."""
     return run(["build", "--fail-fast", "--selector", selector], url)
 
@@ -217,7 +215,7 @@ class Freshness:
     error_after: str | None
 
 
-def source_freshness(url: str | None = None) -> list[Freshness]:
+def source_freshness(url: str) -> list[Freshness]:
     """`dbt source freshness` over every source with a freshness rule. A stale source is a verdict, not a dbt
     failure: the exit code is not raised on, the verdicts are returned (a run that produced none raises)."""
     proc, command, target, started = _invoke(["source", "freshness"], url, None)
@@ -243,8 +241,7 @@ def _period(rule: dict | None) -> str | None:
     return f"{rule['count']} {rule['period']}" if rule and rule.get("count") else None
 
 
-def record_freshness(verdicts: list[Freshness], *, dag_id: str | None, run_id: str | None,
-                     url: str | None = None) -> None:
+def record_freshness(verdicts: list[Freshness], *, dag_id: str | None, run_id: str | None, url: str) -> None:
     from lintas import warehouse
 
     with warehouse.connect(url) as conn, conn.transaction(), conn.cursor() as cur:
@@ -266,7 +263,7 @@ def seeds_fingerprint() -> str:
     return digest.hexdigest()[:16]
 
 
-def load_seeds(url: str | None = None) -> DbtOutcome | None:
+def load_seeds(url: str) -> DbtOutcome | None:
     """`dbt seed` when the seed files differ from what the warehouse holds (or a seed table is missing); the
     fingerprint of what was loaded is kept as the comment of schema `reference`. Returns None if nothing to do."""
     from psycopg import sql as psycopg_sql
@@ -288,7 +285,7 @@ def load_seeds(url: str | None = None) -> DbtOutcome | None:
     return outcome
 
 
-def record(outcome: DbtOutcome, *, dag_id: str | None, run_id: str | None, url: str | None = None) -> None:
+def record(outcome: DbtOutcome, *, dag_id: str | None, run_id: str | None, url: str) -> None:
     """Keep every node's result in audit.dbt_run_result."""
     from lintas import warehouse
 
@@ -310,7 +307,7 @@ def record(outcome: DbtOutcome, *, dag_id: str | None, run_id: str | None, url: 
         )
 
 
-def generate_docs(url: str | None = None) -> Path:
+def generate_docs(url: str) -> Path:
     """The analysts' dbt docs as one self-contained HTML page (descriptions, lineage, column types of the published
     marts; the catalog holds no row values). Returns its path."""
     # describe what analysts query: the published `marts`, not the (by then removed) build schema

@@ -34,7 +34,7 @@ class PublishRefused(RuntimeError):
     """Nothing was swapped. The message names why (checks, tables), never row values."""
 
 
-def reset_build_schema(url: str | None = None) -> None:
+def reset_build_schema(url: str) -> None:
     """An empty build schema for a new build: leftovers of a failed build are never published."""
     with warehouse.connect(url) as conn, conn.transaction():
         conn.execute(_LOCK)
@@ -95,7 +95,7 @@ def _grants(conn, schema: str) -> list[sql.Composable]:
     return statements
 
 
-def publish(*, dag_id: str | None, run_id: str | None, url: str | None = None) -> dict:
+def publish(*, dag_id: str | None, run_id: str | None, url: str) -> dict:
     """Swap the gated build schema into `marts` in one transaction and record the publish event.
 
     Refuses (PublishRefused, nothing swapped) unless every table in the build schema is a table and passed its
@@ -173,7 +173,7 @@ def _drop_previous(conn) -> bool:
 
 
 def record_held_back(*, dag_id: str | None, run_id: str | None, reason: str, failed: list[str],
-                     url: str | None = None) -> None:
+                     url: str) -> None:
     """Record that this run's marts were not published (analysts keep the last published version)."""
     with warehouse.connect(url) as conn, conn.transaction():
         conn.execute(
@@ -183,7 +183,7 @@ def record_held_back(*, dag_id: str | None, run_id: str | None, reason: str, fai
         )
 
 
-def fingerprint(url: str | None = None) -> dict[str, tuple[int, str]]:
+def fingerprint(url: str) -> dict[str, tuple[int, str]]:
     """table -> (rows, md5 over every row) of the published marts: to show that something did not change."""
     with warehouse.connect(url) as conn:
         tables = [r[0] for r in conn.execute(
@@ -194,7 +194,7 @@ def fingerprint(url: str | None = None) -> dict[str, tuple[int, str]]:
             sql.Identifier(PUBLISHED_SCHEMA, t))).fetchone()) for t in tables}
 
 
-def latest_published(url: str | None = None) -> tuple | None:
+def latest_published(url: str) -> tuple | None:
     """(airflow_dag_id, airflow_run_id, published_at, row_count) of the version analysts see now."""
     with warehouse.connect(url) as conn:
         return conn.execute(
