@@ -1,8 +1,4 @@
-{{ config(
-    materialized='table',
-    post_hook='analyze {{ this }}',
-    indexes=[{'columns': ['iddtks', 'periode_index']}, {'columns': ['person_id']}],
-) }}
+{{ config(indexes=[{'columns': ['iddtks', 'periode_index']}, {'columns': ['person_id']}]) }}
 
 -- Every DTKS member in every accepted monthly snapshot, with the person they are and their resolved kelurahan.
 -- The basis of DTKS history, household status and programme participation.

@@ -1,4 +1,4 @@
-{{ config(materialized='table', post_hook='analyze {{ this }}', indexes=[{'columns': ['person_id'], 'unique': True}]) }}
+{{ config(indexes=[{'columns': ['person_id'], 'unique': True}]) }}
 
 -- Per person, the facts the need rules read: age inputs, register standing, programmes, business, and the
 -- source records that prove each ('|'-separated record keys). One row per linked person.

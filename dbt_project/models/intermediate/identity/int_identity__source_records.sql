@@ -1,8 +1,4 @@
-{{ config(
-    materialized='table',
-    post_hook='analyze {{ this }}',
-    indexes=[{'columns': ['record_key'], 'unique': True}],
-) }}
+{{ config(indexes=[{'columns': ['record_key'], 'unique': True}]) }}
 
 -- Every person-bearing record of every agency in one shape, the input of identity resolution (linkage).
 -- One row per source record: a DTKS register member (latest snapshot they appear in), a student, a UMKM owner
