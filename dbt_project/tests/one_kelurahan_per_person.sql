@@ -26,7 +26,7 @@ area_counts as (
         kode_kelurahan,
         rule_code,
         persons
-    from {{ ref('mart_kelurahan_needs') }}
+    from {{ ref('rpt_kelurahan_needs') }}
     where rule_level = 'person'
 )
 

@@ -186,14 +186,14 @@ def test_every_planted_need_is_found_and_nothing_else(town):
     assert evidence["USAHA_MIKRO_TANPA_BPR"] == ["dpmptsp_izin_usaha:1"]
     assert evidence["ANAK_TANPA_KIP"] == ["dinsos_dtks:DTA1"]
     # the Musyawarah Kelurahan table reconciles with the facts: all in Tlogomas but E0, in Sukoharjo
-    assert _rows(town, "select kode_kelurahan, sum(persons), sum(households) from marts.mart_kelurahan_needs"
+    assert _rows(town, "select kode_kelurahan, sum(persons), sum(households) from marts.rpt_kelurahan_needs"
                        " where persons > 0 group by 1 order by 1") == [("35.73.02.1005", 1, 1),
                                                                        ("35.73.05.1003", 7, 7)]
     # a row for every kelurahan (and the unknown one) and rule, zero where nobody has the need, one as-of date
     assert _rows(town, "select count(*) = (select count(*) + 1 from marts.dim_wilayah where level = 4)"
                        " * (select count(*) from reference.need_rules), count(distinct as_of_date), min(persons)"
-                       " from marts.mart_kelurahan_needs") == [(True, 1, 0)]
-    assert _rows(town, "select sum(persons) from marts.mart_kecamatan_needs where kode_kecamatan = '35.73.05'"
+                       " from marts.rpt_kelurahan_needs") == [(True, 1, 0)]
+    assert _rows(town, "select sum(persons) from marts.rpt_kecamatan_needs where kode_kecamatan = '35.73.05'"
                  ) == [(7,)]
 
 
@@ -209,7 +209,7 @@ def test_a_person_is_in_one_kelurahan_in_every_mart(town):
     assert ("E0", "KIP_DI_LUAR_DTKS", "35.73.02.1005") in needs
     assert [(key, kelurahan) for key, _, kelurahan in needs] == [(key, placed[key]) for key, _, _ in needs]
     counts = {(kelurahan, rule): persons for kelurahan, rule, persons in _rows(
-        town, "select kode_kelurahan, rule_code, persons from marts.mart_kelurahan_needs"
+        town, "select kode_kelurahan, rule_code, persons from marts.rpt_kelurahan_needs"
               " where rule_level = 'person' and persons > 0")}
     assert counts == Counter((placed[key], rule) for key, rule, _ in needs)
 
