@@ -13,3 +13,22 @@
         on raw_rows._batch_id = batches.batch_id
     where batches.source = '{{ table_name }}' and batches.status = 'accepted'
 {%- endmacro %}
+
+{#- The latest accepted batch of a file source for each value of `per` (a DTKS month, a UMKM workbook): a corrected
+    re-delivery replaces the earlier one, rejected or not-yet-gated deliveries never count. -#}
+{% macro latest_accepted_batches(table_name, per) -%}
+    select
+        batch_id,
+        period,
+        source_ref
+    from (
+        select
+            batch_id,
+            period,
+            source_ref,
+            row_number() over (partition by {{ per }} order by batch_id desc) as recency
+        from {{ source('audit', 'load_batch') }}
+        where source = '{{ table_name }}' and status = 'accepted'
+    ) as accepted_batches
+    where recency = 1
+{%- endmacro %}

@@ -42,7 +42,7 @@ ROLES = {
 READERS = [ROLES[r] for r in ("engineer", "analyst", "kecamatan", "auditor", "public")]
 MARTS, IDENTIFIED, PSEUDO, PUBLIC = "marts", "identified", "marts_pseudo", "marts_public"
 REFERENCE_TABLES = {"dim_wilayah"}  # no person in them: every reader but the public may read them
-AREA_TABLES = {"mart_kelurahan_needs", "mart_kecamatan_needs", "mart_dtks_kelurahan_summary"}  # counts only
+AREA_TABLES = {"rpt_kelurahan_needs", "rpt_kecamatan_needs", "rpt_dtks_kelurahan_summary"}  # counts only
 PSEUDONYMISED = {"nik", "no_kk"}
 DROPPED_IN_PSEUDO = {"alamat", "rt", "rw", "tempat_lahir", "iddtks", "record_key", "evidence_record_keys",
                      "member_spell_key", "register_event_key", "nibs"}  # addresses, agency ids, hashes of them
@@ -202,12 +202,12 @@ def apply_published(conn: psycopg.Connection) -> None:
             "select * from {} where (select access.log_read({}))").format(
             sql.Identifier(MARTS, name), sql.Literal(f"{MARTS}.{name}")))
         _create_view(conn, PSEUDO, name, _pseudonymised(name, tables[name]))
-    if {"mart_kelurahan_needs", "mart_kecamatan_needs"} <= set(tables):
+    if {"rpt_kelurahan_needs", "rpt_kecamatan_needs"} <= set(tables):
         _create_view(conn, PUBLIC, "kelurahan_needs", _suppressed(
-            "mart_kelurahan_needs", sql.SQL("coalesce(kode_kecamatan, 'TIDAK DIKETAHUI'), rule_code"),
+            "rpt_kelurahan_needs", sql.SQL("coalesce(kode_kecamatan, 'TIDAK DIKETAHUI'), rule_code"),
             "kode_kelurahan"))
         _create_view(conn, PUBLIC, "kecamatan_needs", _suppressed(
-            "mart_kecamatan_needs", sql.SQL("rule_code"), "kode_kecamatan"))
+            "rpt_kecamatan_needs", sql.SQL("rule_code"), "kode_kecamatan"))
     grants = {IDENTIFIED: ("engineer", "analyst", "kecamatan"), PSEUDO: ("engineer", "analyst"),
               PUBLIC: ("engineer", "analyst", "kecamatan", "auditor", "public")}
     for schema, roles in grants.items():
@@ -288,7 +288,7 @@ from flagged""").format(largest_small=sql.Literal(SMALL_CELL - 1), mart=sql.Iden
 
 
 def _public_columns(mart: str) -> list[str]:
-    if mart == "mart_kelurahan_needs":
+    if mart == "rpt_kelurahan_needs":
         return ["as_of_date", "kode_kelurahan", "nama_kelurahan", "kode_kecamatan", "nama_kecamatan", "rule_code",
                 "rule_level", "rule_description", "acting_agency"]
     return ["as_of_date", "kode_kecamatan", "nama_kecamatan", "rule_code", "rule_level", "acting_agency"]

@@ -166,7 +166,7 @@ def test_build_runs_every_model_as_a_task_and_publishes_one_asset_event_per_mart
     assert set(events) == {a.uri for a in assets.MARTS.values()}
     for table, asset in assets.MARTS.items():
         assert events[asset.uri]["rows"] == tables[table], table
-    assert events[assets.MARTS["mart_dtks_kelurahan_summary"].uri]["rows"] > 0
+    assert events[assets.MARTS["rpt_dtks_kelurahan_summary"].uri]["rows"] > 0
     # every node of both dbt builds is in the audit, by the run that built it
     results = dict(_dbt_results(warehouse_url, dagrun.run_id))
     assert results["model.lintas.dim_person"] == "success" and results["model.lintas.stg_dinsos__dtks_members"]
@@ -186,7 +186,7 @@ def test_a_failing_dbt_test_fails_its_task_once_and_publishes_nothing(airflow_db
     assert failed == ["marts.dbt_producer_watcher", "marts.dim_wilayah.test"], failed
     assert tis["marts.dim_wilayah.test"].try_number == 1, "a failed dbt test is not retried"
     assert tis["marts.dim_wilayah.run"].state == "success"
-    assert tis["marts.mart_kelurahan_needs.run"].state == "upstream_failed", "built from dim_wilayah"
+    assert tis["marts.rpt_kelurahan_needs.run"].state == "upstream_failed", "built from dim_wilayah"
     assert (tis["gate_marts"].state, tis["publish"].state) == ("upstream_failed", "upstream_failed")
     assert tis["hold_back"].state == "success"
     [(run_id, outcome, tables)] = _publish_events(warehouse_url)

@@ -73,7 +73,7 @@ def test_extract_and_build_run_on_two_celery_workers(postgres_server_url, wareho
     assert build_tasks["publish"][0] == "success" and build_tasks["gate_marts"][0] == "success"
 
     with warehouse.connect(warehouse_url) as conn:
-        kelurahan_counts = conn.execute("select * from marts.mart_dtks_kelurahan_summary").fetchall()
+        kelurahan_counts = conn.execute("select * from marts.rpt_dtks_kelurahan_summary").fetchall()
         batches = conn.execute("select status, airflow_run_id from audit.load_batch").fetchall()
         published = conn.execute("select airflow_run_id, outcome from audit.publish_event"
                                  " where airflow_dag_id = %s", (BUILD,)).fetchall()

@@ -15,7 +15,7 @@ from tests.fixtures.umkm_workbooks import good_workbook
 
 def _mart_snapshot(url):
     with warehouse.connect(url) as conn:
-        return conn.execute("select * from marts.mart_dtks_kelurahan_summary order by 1, 2").fetchall()
+        return conn.execute("select * from marts.rpt_dtks_kelurahan_summary order by 1, 2").fetchall()
 
 
 def _run(dagbag, dag_id):
@@ -47,13 +47,13 @@ def test_extract_then_build_publishes_the_mart(airflow_db, dagbag, warehouse_url
     # DTKS was just accepted; the other agencies have delivered nothing yet
     assert freshness == {"dinsos_dtks": "pass", "disdik_peserta_didik": "no data", "diskopindag_umkm": "no data",
                          "dpmptsp_izin_usaha": "no data", "dpmptsp_izin_usaha_kbli": "no data"}
-    assert dbt_results["model.lintas.mart_dtks_kelurahan_summary"] == "success"
+    assert dbt_results["model.lintas.rpt_dtks_kelurahan_summary"] == "success"
     assert all(status in ("success", "pass") for status in dbt_results.values())
     assert tasks["gate_marts"] == "success" and tasks["publish"] == "success"
     assert tasks["record_history"] == "success"
     [(build_run, outcome, tables)] = published
     assert build_run.startswith("manual__") and outcome == "published"
-    assert tables["mart_dtks_kelurahan_summary"] == len(mart)
+    assert tables["rpt_dtks_kelurahan_summary"] == len(mart)
     assert schemas == {"marts"}, "the build schema was swapped in, the previous version dropped"
 
 

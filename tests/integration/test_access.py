@@ -127,9 +127,9 @@ def _kecamatan_counts(town, short: str | None, kecamatan: str | None) -> dict[st
     counts = {t: count("select count(*) from {}{}", prefix, t, where("left(kode_kelurahan, 8) = {}"))
               for t in ("dim_person", "dim_household", "fct_person_needs", "fct_household_needs")}
     counts["kelurahan_needs_persons"] = count("select coalesce(sum(persons), 0) from {}{}", "marts",
-                                              "mart_kelurahan_needs", where("kode_kecamatan = {}"))
+                                              "rpt_kelurahan_needs", where("kode_kecamatan = {}"))
     counts["kecamatan_needs_persons"] = count("select coalesce(sum(persons), 0) from {}{}", "marts",
-                                              "mart_kecamatan_needs", where("kode_kecamatan = {}"))
+                                              "rpt_kecamatan_needs", where("kode_kecamatan = {}"))
     counts["participation"] = count("select count(*) from {}{}", prefix, "fct_programme_participation", where(
         "person_id in (select person_id from marts.dim_person where left(kode_kelurahan, 8) = {})"))
     return counts
@@ -155,7 +155,7 @@ def test_a_kecamatan_login_sees_all_of_its_kecamatan_and_nothing_else(town):
         assert conn.execute("select count(distinct left(kode_kelurahan, 8)) from mine").fetchone() == (1,)
         conn.execute("set row_security = off")
         with pytest.raises(errors.InsufficientPrivilege, match="row-level security"):
-            conn.execute("select count(*) from marts.mart_kelurahan_needs")
+            conn.execute("select count(*) from marts.rpt_kelurahan_needs")
     # the assignment is in a table, not in the role: the login cannot widen it
     _denied(town, "kec_lowokwaru", sql.SQL("insert into access.kecamatan_assignment values (current_user, {})")
             .format(sql.Literal(BLIMBING)))
@@ -168,10 +168,10 @@ def test_a_kecamatan_login_sees_all_of_its_kecamatan_and_nothing_else(town):
     ("kec_lowokwaru", "select count(*) from marts_pseudo.dim_person"),
     ("kec_lowokwaru", "select count(*) from audit.access_log"),
     ("kec_lowokwaru", "select count(*) from raw.dinsos_dtks"),
-    ("kec_lowokwaru", "update marts.mart_kelurahan_needs set persons = 0"),
+    ("kec_lowokwaru", "update marts.rpt_kelurahan_needs set persons = 0"),
     ("kec_lowokwaru", "delete from identified.dim_person"),
     ("kec_lowokwaru", "alter table marts.dim_person disable row level security"),
-    ("kec_lowokwaru", "create view public.bypass as select * from marts.mart_kelurahan_needs"),
+    ("kec_lowokwaru", "create view public.bypass as select * from marts.rpt_kelurahan_needs"),
     # analysts: identities only through the logged views; no raw rows, quarantine, audit, key or writes
     ("analyst", "select count(*) from marts.dim_person"),
     ("analyst", "select count(*) from marts.fct_person_needs"),
@@ -179,19 +179,19 @@ def test_a_kecamatan_login_sees_all_of_its_kecamatan_and_nothing_else(town):
     ("analyst", "select count(*) from quarantine.row_error"),
     ("analyst", "select count(*) from audit.access_log"),
     ("analyst", "select count(*) from access.pseudonym_key"),
-    ("analyst", "insert into marts.mart_kecamatan_needs (rule_code) values ('X')"),
-    ("analyst", "alter table marts.mart_kelurahan_needs disable row level security"),
+    ("analyst", "insert into marts.rpt_kecamatan_needs (rule_code) values ('X')"),
+    ("analyst", "alter table marts.rpt_kelurahan_needs disable row level security"),
     ("analyst", "alter view identified.dim_person set (security_barrier = false)"),
     ("analyst", "drop view marts_pseudo.dim_person"),
     # auditors: counts and results, never identities or raw rows
     ("auditor", "select count(*) from quarantine.row_error"),
     ("auditor", "select count(*) from identified.dim_person"),
     ("auditor", "select count(*) from marts_pseudo.dim_person"),
-    ("auditor", "select count(*) from marts.mart_kelurahan_needs"),
+    ("auditor", "select count(*) from marts.rpt_kelurahan_needs"),
     ("auditor", "select count(*) from raw.dinsos_dtks"),
     ("auditor", "delete from audit.access_log"),
     # the public: suppressed aggregates only
-    ("public", "select count(*) from marts.mart_kelurahan_needs"),
+    ("public", "select count(*) from marts.rpt_kelurahan_needs"),
     ("public", "select count(*) from marts.dim_wilayah"),
     ("public", "select count(*) from audit.publish_event"),
     ("public", "select count(*) from marts_pseudo.fct_person_needs"),
@@ -264,7 +264,7 @@ def test_public_aggregates_suppress_small_cells_also_against_differencing(town):
             assert total_hidden, f"{group}: one suppressed cell and a public total"
         if not total_hidden and hidden:
             assert total - sum(p for p, s in members if not s) >= 5 or len(hidden) >= 2
-    full = dict(_rows(town, None, "select kode_kelurahan, persons from marts.mart_kelurahan_needs"
+    full = dict(_rows(town, None, "select kode_kelurahan, persons from marts.rpt_kelurahan_needs"
                                   " where rule_code = 'ANAK_TANPA_KIP'"))
     assert full["35.73.05.1002"] == 2 and full["35.73.05.1003"] == 12  # Merjosari, Tlogomas
     public = {k: (p, s) for _, k, r, p, _, s in cells if r == "ANAK_TANPA_KIP"}
@@ -307,7 +307,7 @@ def test_roles_and_policies_hold_after_another_build_and_publish_run_as_the_pipe
     assert _rows(town, None, "select 'marts.dim_person'::regclass::oid")[0][0] != oid, "a new version"
     _check_kecamatan_scope(town)
     _denied(town, "analyst", "select count(*) from marts.dim_person")
-    _denied(town, "public", "select count(*) from marts.mart_kelurahan_needs")
+    _denied(town, "public", "select count(*) from marts.rpt_kelurahan_needs")
     _denied(town, "kec_lowokwaru", "select count(*) from marts_pseudo.dim_person")
     assert dict(_rows(town, "analyst", "select person_id, nik_pseudonym from marts_pseudo.dim_person")) == pseudo
     owners = _rows(town, None, "select distinct relowner::regrole::text, relrowsecurity, relforcerowsecurity"
@@ -358,13 +358,41 @@ def test_prepare_over_marts_published_by_an_older_version_keeps_roles_and_grants
     fail on them; their policies and views follow with the next publish, and until then analysts read nothing."""
     with warehouse.connect(warehouse_url) as conn:
         conn.execute("create schema marts")
-        conn.execute("create table marts.mart_kelurahan_needs (kode_kelurahan text, rule_code text, persons int)")
+        conn.execute("create table marts.rpt_kelurahan_needs (kode_kelurahan text, rule_code text, persons int)")
         conn.execute("create table marts.dim_person (person_id bigint, nik text, kode_kelurahan text)")
     warehouse.prepare(warehouse_url)
     with warehouse.connect(warehouse_url) as conn:
         roles = {r[0] for r in conn.execute("select rolname from pg_roles where rolname like 'lintas\\_%'")}
         readable = conn.execute(
             "select has_table_privilege('lintas_analyst', 'marts.dim_person', 'select'),"
-            " has_table_privilege('lintas_public', 'marts.mart_kelurahan_needs', 'select')").fetchone()
+            " has_table_privilege('lintas_public', 'marts.rpt_kelurahan_needs', 'select')").fetchone()
     assert {"lintas_pipeline", "lintas_analyst", "lintas_kecamatan", "lintas_public"} <= roles
     assert readable == (False, False)
+
+
+def test_an_upgrade_renames_the_published_area_marts_and_their_access_follows(warehouse_url):
+    """Migration 014: area marts published under their old mart_* names are renamed rpt_*, so the access rules of
+    `prepare` find them before the next publish: the public keeps its suppressed counts, row security stays on."""
+    columns = ("as_of_date date, kode_kelurahan text, nama_kelurahan text, kode_kecamatan text, nama_kecamatan text,"
+               " rule_code text, rule_level text, rule_description text, acting_agency text, persons bigint,"
+               " households bigint")
+    with warehouse.connect(warehouse_url) as conn:
+        conn.execute("delete from audit.schema_migration where name = '014_rpt_area_marts.sql'")
+        conn.execute("create schema marts")
+        for old in ("mart_kelurahan_needs", "mart_kecamatan_needs"):
+            table = sql.Identifier("marts", old)
+            conn.execute(sql.SQL("create table {} ({})").format(table, sql.SQL(columns)))
+            conn.execute(sql.SQL("insert into {} values (current_date, '35.73.05.1003', 'Tlogomas', '35.73.05',"
+                                 " 'Lowokwaru', 'ANAK_TANPA_KIP', 'person', 'anak', 'disdik', 7, 7)").format(table))
+    assert warehouse.migrate(warehouse_url) == ["014_rpt_area_marts.sql"]
+    warehouse.prepare(warehouse_url)
+    with warehouse.connect(warehouse_url) as conn:
+        tables = {r[0] for r in conn.execute("select tablename from pg_tables where schemaname = 'marts'")}
+        secured = conn.execute("select bool_and(relrowsecurity and relforcerowsecurity) from pg_class"
+                               " where relnamespace = 'marts'::regnamespace and relkind = 'r'").fetchone()[0]
+        public = conn.execute("select persons from marts_public.kelurahan_needs").fetchall()
+        readable = conn.execute(
+            "select has_table_privilege('lintas_public', 'marts_public.kecamatan_needs', 'select'),"
+            " has_table_privilege('lintas_kecamatan', 'marts.rpt_kelurahan_needs', 'select')").fetchone()
+    assert tables == {"rpt_kelurahan_needs", "rpt_kecamatan_needs"}
+    assert secured and public == [(7,)] and readable == (True, True)

@@ -28,7 +28,7 @@ def test_staging_parses_contract_value_forms_and_mart_reconciles(warehouse_url, 
         assert parsed["ID000002"] == (None, "P", False, 5, None, None)  # not a calendar date; unknown kelurahan
         members, unknown = conn.execute(
             "select sum(members), sum(members) filter (where kode_kelurahan = 'TIDAK DIKETAHUI')"
-            " from marts.mart_dtks_kelurahan_summary").fetchone()
+            " from marts.rpt_dtks_kelurahan_summary").fetchone()
     assert (members, unknown) == (40, 1)
 
 

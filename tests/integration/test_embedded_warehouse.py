@@ -23,7 +23,7 @@ def test_pipeline_runs_on_the_embedded_warehouse(outbox, monkeypatch):
     pipeline.build_warehouse()
     with warehouse.connect(url) as conn:
         version = conn.execute("show server_version_num").fetchone()[0]
-        members = conn.execute("select sum(members) from marts.mart_dtks_kelurahan_summary").fetchone()[0]
+        members = conn.execute("select sum(members) from marts.rpt_dtks_kelurahan_summary").fetchone()[0]
         extensions = {r[0] for r in conn.execute("select extname from pg_extension")}
     assert int(version) >= 160000
     assert members == 15

@@ -8,6 +8,7 @@ planted here, keep history, and answer the example queries of docs/analysts.md.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from datetime import date
 
 import pytest
@@ -41,6 +42,8 @@ PEOPLE = {
     "C1": ("RINA MARLINA", "P", date(2012, 8, 30), KK_C, "ANAK"),  # KIP holder
     "D0": ("HENDRA GUNAWAN", "L", date(1968, 4, 4), KK_D, "KEPALA KELUARGA"),  # PKH in desil 8
     "S9": ("YOGI PRATAMA", "L", date(2010, 2, 2), "3573050101250009", None),  # KIP, never in DTKS
+    # KIP, never in DTKS, runs a business; her records disagree on her kelurahan (see _students)
+    "E0": ("DEWI LESTARI", "P", date(2008, 4, 12), "3573050101250010", None),
 }
 NIK = {key: nik(sex, born, i + 1) for i, (key, (_, sex, born, _, _)) in enumerate(PEOPLE.items())}
 DESIL = {KK_A: "2", KK_B: "3", KK_C: "1", KK_D: "8"}
@@ -70,11 +73,25 @@ def _filler_row(i: int, period: str) -> dict[str, str]:
                   KELURAHAN="TLOGOMAS", KECAMATAN="LOWOKWARU", DESIL="9", PKH="TIDAK", BPNT="TIDAK", PBI_JK="YA")
 
 
-def _student(i: int, key: str, kip: bool) -> dict:
+def _student(i: int, key: str, kip: bool, **overrides) -> dict:
     name, sex, born, kk, _ = PEOPLE[key]
-    return student(i, nik=NIK[key], no_kk=kk, nama=name, jenis_kelamin=sex, tanggal_lahir=born.isoformat(),
-                   nama_ibu_kandung=f"IBU {key}", kelurahan="TLOGOMAS", kecamatan="LOWOKWARU",
-                   penerima_kip=kip, no_kip="KIP-1" if kip else None, layak_pip=kip)
+    fields = dict(nik=NIK[key], no_kk=kk, nama=name, jenis_kelamin=sex, tanggal_lahir=born.isoformat(),
+                  nama_ibu_kandung=f"IBU {key}", kelurahan="TLOGOMAS", kecamatan="LOWOKWARU",
+                  penerima_kip=kip, no_kip="KIP-1" if kip else None, layak_pip=kip)
+    return student(i, **fields | overrides)
+
+
+STUDENT_IDS = {3: "S9", 4: "E0", 5: "E0"}  # peserta_didik_id number -> planted person
+
+
+def _students() -> list[dict]:
+    # E0's best record, her newest in Dapodik, names a kelurahan outside the city; an older Dapodik record (the
+    # next best source) says Dinoyo, her UMKM row of 2026 (stated after it) Sukoharjo: every mart places her in
+    # Sukoharjo, the most recently stated kelurahan
+    return [_student(1, "A2", True), _student(2, "C1", True), _student(3, "S9", True),
+            _student(4, "E0", True, kelurahan="SINGOSARI", kecamatan="SINGOSARI", jenjang="SMK", tingkat_kelas=12),
+            _student(5, "E0", True, kelurahan="DINOYO", jenjang="SMK", tingkat_kelas=11,
+                     updated_at="2025-07-01T08:00:00+07:00")]
 
 
 @pytest.fixture(scope="module")
@@ -105,12 +122,13 @@ def _deliver_and_build(folder, outbox, umkm_outbox) -> None:
           + [_filler_row(i, "2026-09") for i in fillers])
     write(outbox, "DTKS_3573_202610.csv", [_dtks_row(i, k, "2026-10") for i, k in enumerate(october)]
           + [_filler_row(i, "2026-10") for i in fillers])
-    name, sex, born, _, _ = PEOPLE["A0"]
-    write_workbook(umkm_outbox / "UMKM_BINAAN_2026.xlsx", {"LOWOKWARU": [
-        owner(0, **{"NAMA PEMILIK": name, "NIK": NIK["A0"], "JENIS KELAMIN": sex, "TANGGAL LAHIR": born,
-                    "KELURAHAN": "TLOGOMAS", "NIB": None, "NAMA KOPERASI": None, "NOMOR INDUK KOPERASI": None,
-                    "PINJAMAN MODAL BPR": "TIDAK", "NILAI PINJAMAN (Rp)": None}),
-    ]})
+    owners = [owner(i, **{"NAMA PEMILIK": PEOPLE[key][0], "NIK": NIK[key], "JENIS KELAMIN": PEOPLE[key][1],
+                          "TANGGAL LAHIR": PEOPLE[key][2], "KELURAHAN": kelurahan, "KECAMATAN": kecamatan,
+                          "NIB": None, "NAMA KOPERASI": None, "NOMOR INDUK KOPERASI": None,
+                          "PINJAMAN MODAL BPR": "TIDAK", "NILAI PINJAMAN (Rp)": None})
+              for i, (key, kelurahan, kecamatan) in enumerate([("A0", "TLOGOMAS", "LOWOKWARU"),
+                                                               ("E0", "SUKOHARJO", "KLOJEN")])]
+    write_workbook(umkm_outbox / "UMKM_BINAAN_2026.xlsx", {"LOWOKWARU": owners})
     agency_db = f"sqlite:///{folder / 'dpmptsp.sqlite'}"
     engine = sa.create_engine(agency_db)
     izin_db.create(engine)
@@ -121,8 +139,7 @@ def _deliver_and_build(folder, outbox, umkm_outbox) -> None:
     engine.dispose()
 
     reports = [pipeline.extract_files("dinsos_dtks", CTX), pipeline.extract_files("diskopindag_umkm", CTX)]
-    students = [_student(1, "A2", True), _student(2, "C1", True), _student(3, "S9", True)]
-    with DapodikServer(students, token=TOKEN) as api:
+    with DapodikServer(_students(), token=TOKEN) as api:
         reports.append(pipeline.extract_dapodik(CTX, base_url=api.base_url, token=TOKEN))
     reports += list(pipeline.extract_izin(CTX, url=agency_db).values())
     for report in reports:
@@ -144,8 +161,9 @@ def _person_keys(url: str) -> dict[int, str]:
         if planted:
             keys[person_id] = planted.group(1)
     for person_id, record_key in rows:
-        if record_key.endswith("000000000003"):  # S9's peserta_didik_id
-            keys[person_id] = "S9"
+        for number, key in STUDENT_IDS.items():
+            if record_key.endswith(f"{number:012d}"):
+                keys[person_id] = key
     return keys
 
 
@@ -157,6 +175,7 @@ def test_every_planted_need_is_found_and_nothing_else(town):
         ("A1", "ANAK_TANPA_KIP", "disdik"),
         ("C1", "KIP_KELUAR_DTKS", "disdik"),
         ("S9", "KIP_DI_LUAR_DTKS", "dinsos"),
+        ("E0", "KIP_DI_LUAR_DTKS", "dinsos"),
         ("D0", "BANSOS_DESIL_TINGGI", "dinsos"),
         ("A0", "UMKM_TANPA_IZIN", "dpmptsp"),
         ("B0", "USAHA_MIKRO_TANPA_BPR", "diskopindag"),
@@ -167,15 +186,33 @@ def test_every_planted_need_is_found_and_nothing_else(town):
     evidence = dict(_rows(town, "select rule_code, evidence_record_keys from marts.fct_person_needs"))
     assert evidence["USAHA_MIKRO_TANPA_BPR"] == ["dpmptsp_izin_usaha:1"]
     assert evidence["ANAK_TANPA_KIP"] == ["dinsos_dtks:DTA1"]
-    # the Musyawarah Kelurahan table reconciles with the facts, all in Tlogomas
-    assert _rows(town, "select kode_kelurahan, sum(persons), sum(households) from marts.mart_kelurahan_needs"
-                       " where persons > 0 group by 1") == [("35.73.05.1003", 7, 7)]
+    # the Musyawarah Kelurahan table reconciles with the facts: all in Tlogomas but E0, in Sukoharjo
+    assert _rows(town, "select kode_kelurahan, sum(persons), sum(households) from marts.rpt_kelurahan_needs"
+                       " where persons > 0 group by 1 order by 1") == [("35.73.02.1005", 1, 1),
+                                                                       ("35.73.05.1003", 7, 7)]
     # a row for every kelurahan (and the unknown one) and rule, zero where nobody has the need, one as-of date
     assert _rows(town, "select count(*) = (select count(*) + 1 from marts.dim_wilayah where level = 4)"
                        " * (select count(*) from reference.need_rules), count(distinct as_of_date), min(persons)"
-                       " from marts.mart_kelurahan_needs") == [(True, 1, 0)]
-    assert _rows(town, "select sum(persons) from marts.mart_kecamatan_needs where kode_kecamatan = '35.73.05'"
+                       " from marts.rpt_kelurahan_needs") == [(True, 1, 0)]
+    assert _rows(town, "select sum(persons) from marts.rpt_kecamatan_needs where kode_kecamatan = '35.73.05'"
                  ) == [(7,)]
+
+
+def test_a_person_is_in_one_kelurahan_in_every_mart(town):
+    """dim_person, fct_person_needs and the kelurahan counts place a person alike (int_persons__best_attributes):
+    E0, whose best record names no kelurahan of the city, is in Sukoharjo in all three, not in Dinoyo."""
+    keys = _person_keys(town)
+    placed = {keys.get(p, "filler"): kelurahan or "TIDAK DIKETAHUI"
+              for p, kelurahan in _rows(town, "select person_id, kode_kelurahan from marts.dim_person")}
+    assert placed["E0"] == "35.73.02.1005"
+    needs = [(keys[p], rule, kelurahan or "TIDAK DIKETAHUI") for p, rule, kelurahan in _rows(
+        town, "select person_id, rule_code, kode_kelurahan from marts.fct_person_needs")]
+    assert ("E0", "KIP_DI_LUAR_DTKS", "35.73.02.1005") in needs
+    assert [(key, kelurahan) for key, _, kelurahan in needs] == [(key, placed[key]) for key, _, _ in needs]
+    counts = {(kelurahan, rule): persons for kelurahan, rule, persons in _rows(
+        town, "select kode_kelurahan, rule_code, persons from marts.rpt_kelurahan_needs"
+              " where rule_level = 'person' and persons > 0")}
+    assert counts == Counter((placed[key], rule) for key, rule, _ in needs)
 
 
 def test_persons_households_and_participation(town):

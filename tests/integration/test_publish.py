@@ -15,7 +15,7 @@ from lintas.quality import gate
 from lintas.transform import publish
 from tests.fixtures.dtks_files import good_file, member, write
 
-MART = "mart_dtks_kelurahan_summary"
+MART = "rpt_dtks_kelurahan_summary"
 
 
 def _load(outbox_path, name, rows, run_id="run-load"):

@@ -164,7 +164,7 @@ def test_failed_dbt_nodes_and_cli(warehouse_url, tmp_path, monkeypatch, capsys):
          "rows_affected": 40, "failures": None},
         {"unique_id": "test.lintas.unique_stg_dinsos__dtks_members_dtks_member_key", "status": "fail",
          "execution_time": 0.1, "rows_affected": None, "failures": 1},
-        {"unique_id": "model.lintas.mart_dtks_kelurahan_summary", "status": "skipped", "execution_time": 0,
+        {"unique_id": "model.lintas.rpt_dtks_kelurahan_summary", "status": "skipped", "execution_time": 0,
          "rows_affected": None, "failures": None},
     ])
     dbt.record(outcome, dag_id=BUILD.dag_id, run_id=BUILD.run_id, url=warehouse_url)

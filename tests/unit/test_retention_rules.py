@@ -26,12 +26,13 @@ def test_incremental_ranking_matches_staging(source):
 
 
 def test_whole_batch_sources_pick_the_batches_staging_reads():
-    dtks = (STAGING / "dinsos" / "stg_dinsos__dtks_members.sql").read_text(encoding="utf-8")
-    umkm = (STAGING / "diskopindag" / "stg_diskopindag__umkm_owners.sql").read_text(encoding="utf-8")
-    assert "partition by period order by batch_id desc" in dtks
-    assert "partition by period order by batch_id desc" in retention._SUPERSEDED_BATCHES[retention.DTKS]
-    assert "partition by source_ref order by batch_id desc" in umkm
-    assert "partition by source_ref order by batch_id desc" in retention._SUPERSEDED_BATCHES[retention.UMKM]
+    macro = (settings.dbt_project_dir() / "macros" / "versions.sql").read_text(encoding="utf-8")
+    assert "partition by {{ per }} order by batch_id desc" in macro  # lintas.latest_accepted_batches
+    for source, model, per in ((retention.DTKS, "dinsos/stg_dinsos__dtks_members.sql", "period"),
+                               (retention.UMKM, "diskopindag/stg_diskopindag__umkm_owners.sql", "source_ref")):
+        staged = (STAGING / model).read_text(encoding="utf-8")
+        assert f"lintas.latest_accepted_batches('{source}', per='{per}')" in staged
+        assert f"partition by {per} order by batch_id desc" in retention._SUPERSEDED_BATCHES[source]
 
 
 def test_every_raw_table_has_a_rule():

@@ -1,18 +1,7 @@
 with
 
-accepted_batches as (
-    select
-        batch_id,
-        period,
-        row_number() over (partition by period order by batch_id desc) as recency
-    from {{ source('audit', 'load_batch') }}
-    where source = 'dinsos_dtks' and status = 'accepted'
-),
-
 latest_batch_per_period as (
-    select batch_id
-    from accepted_batches
-    where recency = 1
+    {{ lintas.latest_accepted_batches('dinsos_dtks', per='period') }}
 ),
 
 source as (
@@ -24,6 +13,7 @@ source as (
 renamed as (
     select
         iddtks || '@' || periode as dtks_member_key,
+        'dinsos_dtks:' || iddtks as record_key,
         iddtks,
         periode,
         {{ lintas.digits_only('no_kk') }} as no_kk,

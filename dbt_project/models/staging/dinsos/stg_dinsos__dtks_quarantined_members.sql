@@ -5,13 +5,8 @@
 -- member in a row whose fields did not split.
 with
 
-accepted_batches as (
-    select
-        batch_id,
-        period,
-        row_number() over (partition by period order by batch_id desc) as recency
-    from {{ source('audit', 'load_batch') }}
-    where source = 'dinsos_dtks' and status = 'accepted'
+latest_batch_per_period as (
+    {{ lintas.latest_accepted_batches('dinsos_dtks', per='period') }}
 ),
 
 source as (
@@ -19,8 +14,7 @@ source as (
         row_errors.*,
         batches.period
     from {{ source('quarantine', 'row_error') }} as row_errors
-    inner join accepted_batches as batches on row_errors.batch_id = batches.batch_id
-    where batches.recency = 1
+    inner join latest_batch_per_period as batches on row_errors.batch_id = batches.batch_id
 ),
 
 renamed as (

@@ -11,6 +11,7 @@ versions as (
 
 renamed as (
     select
+        'disdik_peserta_didik:' || peserta_didik_id as record_key,
         peserta_didik_id,
         {{ lintas.digits_only('nisn') }} as nisn,
         {{ lintas.digits_only('nik') }} as nik,

@@ -2,37 +2,24 @@
 -- the same name replaces the earlier one; workbooks with other names add to it).
 with
 
-accepted_batches as (
-    select
-        batch_id,
-        source_ref,
-        period,
-        row_number() over (partition by source_ref order by batch_id desc) as recency
-    from {{ source('audit', 'load_batch') }}
-    where source = 'diskopindag_umkm' and status = 'accepted'
-),
-
 latest_batch_per_workbook as (
-    select
-        batch_id,
-        source_ref,
-        period
-    from accepted_batches
-    where recency = 1
+    {{ lintas.latest_accepted_batches('diskopindag_umkm', per='source_ref') }}
 ),
 
 source as (
     select
         raw_rows.*,
         batches.source_ref,
-        batches.period
+        batches.period,
+        batches.source_ref || '!' || raw_rows._sheet || '!' || raw_rows._row_number as umkm_record_key
     from {{ source('raw_diskopindag', 'diskopindag_umkm') }} as raw_rows
     inner join latest_batch_per_workbook as batches on raw_rows._batch_id = batches.batch_id
 ),
 
 renamed as (
     select
-        source_ref || '!' || _sheet || '!' || _row_number as umkm_record_key,
+        'diskopindag_umkm:' || umkm_record_key as record_key,
+        umkm_record_key,
         source_ref as workbook,
         _sheet as sheet,
         _row_number as source_row_number,

@@ -10,6 +10,7 @@ versions as (
 
 renamed as (
     select
+        'dpmptsp_izin_usaha:' || id::bigint as record_key,
         id::bigint as izin_id,
         {{ lintas.digits_only('nib') }} as nib,
         {{ lintas.parse_date('tanggal_terbit') }} as tanggal_terbit,

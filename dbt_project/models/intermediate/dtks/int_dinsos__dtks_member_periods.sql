@@ -1,8 +1,4 @@
-{{ config(
-    materialized='table',
-    post_hook='analyze {{ this }}',
-    indexes=[{'columns': ['iddtks', 'periode_index']}, {'columns': ['person_id']}],
-) }}
+{{ config(indexes=[{'columns': ['iddtks', 'periode_index']}, {'columns': ['person_id']}]) }}
 
 -- Every DTKS member in every accepted monthly snapshot, with the person they are and their resolved kelurahan.
 -- The basis of DTKS history, household status and programme participation.
@@ -34,6 +30,7 @@ present as not materialized (
     select
         members.dtks_member_key,
         members.iddtks,
+        members.record_key,
         members.periode,
         periods.periode_index,
         periods.is_latest_periode,
@@ -87,6 +84,7 @@ carried as (
     select
         last_present.iddtks || '@' || last_present.periode as dtks_member_key,
         last_present.iddtks,
+        state.record_key,
         last_present.periode,
         last_present.periode_index,
         last_present.is_latest_periode,
@@ -120,7 +118,7 @@ member_periods as (
 select
     member_periods.dtks_member_key,
     member_periods.iddtks,
-    'dinsos_dtks:' || member_periods.iddtks as record_key,
+    member_periods.record_key,
     links.person_id,
     member_periods.periode,
     to_date(member_periods.periode, 'YYYY-MM') as periode_start,
@@ -136,4 +134,4 @@ select
     member_periods.is_pbi_jk,
     member_periods.is_carried_forward
 from member_periods
-left join links on 'dinsos_dtks:' || member_periods.iddtks = links.record_key
+left join links on member_periods.record_key = links.record_key

@@ -1,8 +1,4 @@
-{{ config(
-    materialized='table',
-    post_hook='analyze {{ this }}',
-    indexes=[{'columns': ['record_key'], 'unique': True}],
-) }}
+{{ config(indexes=[{'columns': ['record_key'], 'unique': True}]) }}
 
 -- Every person-bearing record of every agency in one shape, the input of identity resolution (linkage).
 -- One row per source record: a DTKS register member (latest snapshot they appear in), a student, a UMKM owner
@@ -18,7 +14,7 @@ dtks_latest as (
 
 dtks as (
     select
-        'dinsos_dtks:' || iddtks as record_key,
+        record_key,
         'dinsos_dtks' as record_source,
         nik,
         false as nik_from_number_cell,
@@ -40,7 +36,7 @@ dtks as (
 
 students as (
     select
-        'disdik_peserta_didik:' || peserta_didik_id as record_key,
+        record_key,
         'disdik_peserta_didik' as record_source,
         nik,
         false as nik_from_number_cell,
@@ -61,7 +57,7 @@ students as (
 
 umkm_owners as (
     select
-        'diskopindag_umkm:' || umkm_record_key as record_key,
+        record_key,
         'diskopindag_umkm' as record_source,
         nik,
         nik_is_excel_number as nik_from_number_cell,
@@ -82,7 +78,7 @@ umkm_owners as (
 
 permit_holders as (
     select
-        'dpmptsp_izin_usaha:' || izin_id as record_key,
+        record_key,
         'dpmptsp_izin_usaha' as record_source,
         nik_penanggung_jawab as nik,
         false as nik_from_number_cell,

@@ -1,8 +1,4 @@
-{{ config(
-    materialized='table',
-    post_hook='analyze {{ this }}',
-    indexes=[{'columns': ['person_id'], 'unique': True}, {'columns': ['no_kk']}],
-) }}
+{{ config(indexes=[{'columns': ['person_id'], 'unique': True}, {'columns': ['no_kk']}]) }}
 
 -- Each person's current family card (No. KK): the most recent month any source stated one, the welfare register
 -- first within a month. A person whose KK changed (marriage, split card) follows the newest card.

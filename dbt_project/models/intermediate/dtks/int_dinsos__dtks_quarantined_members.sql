@@ -1,5 +1,3 @@
-{{ config(materialized='table', post_hook='analyze {{ this }}') }}
-
 -- Every quarantined row of an accepted DTKS snapshot, with the member it belongs to where that can be told.
 -- identified_by: 'record_key' when the extractor read the IDDTKS (the row split by the header and broke a row
 -- rule such as a wrong PERIODE or a repeated IDDTKS); 'raw_field' when the row did not split (wrong field count)

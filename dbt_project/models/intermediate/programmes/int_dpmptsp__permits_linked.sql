@@ -12,9 +12,8 @@ kbli as (
 select
     permits.*,
     kbli.kbli_codes,
-    'dpmptsp_izin_usaha:' || permits.izin_id as record_key,
     links.person_id
 from {{ ref('stg_dpmptsp__permits') }} as permits
 left join kbli on permits.izin_id = kbli.izin_id
 left join {{ ref('stg_identity__person_links') }} as links
-    on 'dpmptsp_izin_usaha:' || permits.izin_id = links.record_key
+    on permits.record_key = links.record_key

@@ -1,4 +1,4 @@
-{{ config(materialized='table', post_hook='analyze {{ this }}', indexes=[{'columns': ['nik']}]) }}
+{{ config(indexes=[{'columns': ['nik']}]) }}
 
 -- Every distinct recorded NIK with what it says and what is wrong with it (lintas.identity.nik's rules in SQL).
 -- The region prefix is checked against current and historical kecamatan codes: it is the place of first

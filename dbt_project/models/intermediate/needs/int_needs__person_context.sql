@@ -1,24 +1,16 @@
-{{ config(materialized='table', post_hook='analyze {{ this }}', indexes=[{'columns': ['person_id'], 'unique': True}]) }}
+{{ config(indexes=[{'columns': ['person_id'], 'unique': True}]) }}
 
--- Per person, the facts the need rules read: age inputs, register standing, programmes, business, and the
--- source records that prove each ('|'-separated record keys). One row per linked person.
+-- Per person, the facts the need rules read: birth date and kelurahan as dim_person shows them
+-- (int_persons__best_attributes), register standing, programmes, business, and the source records that prove
+-- each ('|'-separated record keys). One row per linked person.
 with
 
 persons as (
     select
         person_id,
-        (
-            array_agg(tanggal_lahir order by source_rank asc, observed_on desc nulls last)
-            filter (where tanggal_lahir is not null)
-        )[1
-        ] as tanggal_lahir,
-        (
-            array_agg(kode_kelurahan order by source_rank asc, observed_on desc nulls last)
-            filter (where kode_kelurahan is not null)
-        )[1
-        ] as kode_kelurahan
-    from {{ ref('int_identity__person_records') }}
-    group by person_id
+        tanggal_lahir,
+        kode_kelurahan
+    from {{ ref('int_persons__best_attributes') }}
 ),
 
 dtks as (

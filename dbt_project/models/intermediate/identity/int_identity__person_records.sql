@@ -1,8 +1,4 @@
-{{ config(
-    materialized='table',
-    post_hook='analyze {{ this }}',
-    indexes=[{'columns': ['person_id']}, {'columns': ['record_key'], 'unique': True}],
-) }}
+{{ config(indexes=[{'columns': ['person_id']}, {'columns': ['record_key'], 'unique': True}]) }}
 
 -- Every source record with its person (identity resolution), its kelurahan resolved to a Kemendagri code,
 -- and its NIK checked. Records the latest linkage has not seen yet (none in a normal build) are left out.

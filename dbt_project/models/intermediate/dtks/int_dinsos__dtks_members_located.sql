@@ -3,7 +3,6 @@
     incremental_strategy='delete+insert',
     unique_key='periode',
     on_schema_change='fail',
-    post_hook='analyze {{ this }}',
     indexes=[{'columns': ['periode', 'batch_id']}],
 ) }}
 

@@ -9,5 +9,5 @@ select
     count(*) filter (where persons > 0 or households > 0) as kelurahan,
     sum(persons)::bigint as persons,
     sum(households)::bigint as households
-from {{ ref('mart_kelurahan_needs') }}
+from {{ ref('rpt_kelurahan_needs') }}
 group by 2, 4

@@ -1,4 +1,4 @@
-{{ config(materialized='table', post_hook='analyze {{ this }}', indexes=[{'columns': ['no_kk'], 'unique': True}]) }}
+{{ config(indexes=[{'columns': ['no_kk'], 'unique': True}]) }}
 
 -- Each family card's standing in the welfare register: first and last snapshot, and in its last snapshot the
 -- decile, programmes and members. A card absent from the latest snapshot has left the register.
