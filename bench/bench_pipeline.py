@@ -180,9 +180,9 @@ def diagnose_stall(url: str, dag_id: str) -> dict:
     _, _, tasks = latest_run_tasks(dag_id)
     stall = {"running_tasks": [t["task_id"] for t in tasks if t["state"] == "running"], "queries": []}
     for query in _long_queries(url):
-        relation = re.search(r'create\s+(?:unlogged\s+)?table\s+"[^"]+"\."([^"]+)"\."([^"]+?)(?:__dbt_tmp)?"',
-                             query["query"], re.IGNORECASE)
-        model = relation.group(2) if relation else None
+        # dbt opens every statement with a comment naming its node (the text is cut at track_activity_query_size)
+        node = re.search(r'"node_id":\s*"model\.[^."]+\.([^"]+)"', query["query"])
+        model = node.group(1) if node else None
         entry = {"model": model, "seconds": query["seconds"], "explain": None}
         select = _compiled_sql(model) if model else None
         if select is not None:
@@ -201,11 +201,18 @@ def _stop_children(url: str) -> None:
 
     from lintas import warehouse
 
+    copies = set()
     for child in psutil.Process().children(recursive=True):
         try:
+            if "dbt" in " ".join(child.cmdline()):
+                copies.add(Path(child.cwd()))
             child.kill()
         except psutil.Error:
             pass
+    # Cosmos's copies of the dbt project, which the killed tasks can no longer remove
+    for copy in copies:
+        if copy.parent == Path(tempfile.gettempdir()) and (copy / "dbt_project.yml").exists():
+            shutil.rmtree(copy, ignore_errors=True)
     with warehouse.connect(url) as conn:
         conn.execute("select pg_terminate_backend(pid) from pg_stat_activity"
                      " where datname = current_database() and pid <> pg_backend_pid()")
@@ -353,9 +360,12 @@ def evaluate_targets(results: dict[str, dict]) -> list[dict]:
     def complete(phase):
         return phase is not None and all(run["rc"] == 0 and run["stall"] is None for run in phase["dags"])
 
+    def seconds(phase):  # a run that stalled or failed took longer than its seconds say
+        return f"{phase_seconds(phase)} s" if complete(phase) else f"> {phase_seconds(phase)} s (did not finish)"
+
     city = results.get("city", {}).get("phases", {}).get("first")
     city_s = phase_seconds(city) if complete(city) else None
-    add("city end to end (first run)", "city", None if city is None else f"{phase_seconds(city)} s",
+    add("city end to end (first run)", "city", None if city is None else seconds(city),
         f"≤ {CITY_SECONDS} s", None if city is None else (city_s is not None and city_s <= CITY_SECONDS))
     five = results.get("5", {}).get("phases", {}).get("first")
     if five is not None and city_s:
@@ -364,9 +374,15 @@ def evaluate_targets(results: dict[str, dict]) -> list[dict]:
             complete(five) and ratio <= FIVE_X_OVER_CITY)
     else:
         add("5× city time over city time", "5", None, f"≤ {FIVE_X_OVER_CITY}×", None)
-    five_peak = max((phase_peak(p) for p in results.get("5", {}).get("phases", {}).values()), default=None)
-    add("peak memory at 5×", "5", None if five_peak is None else f"{five_peak:,.0f} MB", f"≤ {FIVE_X_PEAK_MB:,} MB",
-        None if five_peak is None else five_peak <= FIVE_X_PEAK_MB)
+    five_phases = results.get("5", {}).get("phases", {})
+    five_peak = max((phase_peak(p) for p in five_phases.values()), default=None)
+    if five_peak is None:
+        add("peak memory at 5×", "5", None, f"≤ {FIVE_X_PEAK_MB:,} MB", None)
+    elif five_peak > FIVE_X_PEAK_MB or all(complete(p) for p in five_phases.values()):
+        add("peak memory at 5×", "5", f"{five_peak:,.0f} MB", f"≤ {FIVE_X_PEAK_MB:,} MB", five_peak <= FIVE_X_PEAK_MB)
+    else:  # below the limit until a run stopped: what was not run may still exceed it
+        add("peak memory at 5×", "5", f"≥ {five_peak:,.0f} MB (a run did not finish)", f"≤ {FIVE_X_PEAK_MB:,} MB",
+            None)
     for scale, result in sorted(results.items(), key=lambda item: _scale_key(item[0])):
         phases = result["phases"]
         first = phases.get("first")
@@ -378,6 +394,12 @@ def evaluate_targets(results: dict[str, dict]) -> list[dict]:
             ratio = phase_seconds(later) / phase_seconds(first)
             add(f"{PHASE_TITLES[phase]} over first run", scale, f"{ratio:.0%}", f"≤ {share:.0%}",
                 complete(later) and ratio <= share)
+            if phase == "unchanged" and not any(c["batches"] for c in later["channels"]):
+                # `dags test` runs the build unconditionally; the asset schedule starts none without new data
+                extracts = sum(r["seconds"] for r in later["dags"] if r["dag_id"] != BUILD_DAG)
+                ratio = extracts / phase_seconds(first)
+                add("unchanged re-run over first run, extract DAGs only (no new batch: the schedule starts no build)",
+                    scale, f"{ratio:.0%}", f"≤ {share:.0%}", complete(later) and ratio <= share)
     return targets
 
 
@@ -413,11 +435,13 @@ def render_scale(result: dict) -> list[str]:
         row = [dag_id]
         for phase in phases.values():
             run = next((r for r in phase["dags"] if r["dag_id"] == dag_id), None)
-            row.append("" if run is None else f"{run['seconds']} s (tasks {run.get('task_span_seconds')} s), "
-                                              f"{run['peak_mb']:,.0f} MB, {_dag_state(run)}")
+            span = "" if run is None or run.get("task_span_seconds") is None else f" ({run['task_span_seconds']} s)"
+            row.append("" if run is None else f"{run['seconds']} s{span}, {run['peak_mb']:,.0f} MB, {_dag_state(run)}")
         rows.append(row)
     lines += _table(["DAG", *(PHASE_TITLES[p] for p in phases)], rows)
-    lines += ["", "Rows per channel (rows/s: rows read over the extract DAG's wall seconds):", ""]
+    quiet = [PHASE_TITLES[name] for name, phase in phases.items() if not phase["channels"]]
+    lines += ["", "Rows per channel (rows/s: rows read over the extract DAG's wall seconds)"
+              + (f"; no new batch in the {', '.join(quiet)}" if quiet else "") + ":", ""]
     lines += _table(["phase", "source", "channel", "batches", "rows read", "rows loaded", "DAG s", "rows/s"], [
         [PHASE_TITLES[name], c["source"], c["channel"], c["batches"], f"{c['rows_extracted']:,}",
          f"{c['rows_loaded']:,}", c["dag_seconds"], "" if c["rows_per_second"] is None else
