@@ -246,7 +246,8 @@ def run_dag(dag_id: str, log_file: Path, *, url: str, timeout: float) -> dict:
     return {"dag_id": dag_id, "seconds": round(seconds, 1), "rc": outcome.get("rc"), "state": state,
             "run_id": run_id, "peak_mb": round(max((rss for _, rss in samples), default=0) / MB, 1),
             # first task's start to last task's end: the rest of the wall time is the CLI's start and DAG parse
-            "task_span_seconds": round((max(ends) - min(starts)).total_seconds(), 1) if starts and ends else None,
+            "task_span_seconds": (round((max(ends) - min(starts)).total_seconds(), 1)
+                                  if starts and ends and stall is None else None),
             "tasks": tasks, "stall": stall}
 
 
@@ -435,7 +436,9 @@ def render_scale(result: dict) -> list[str]:
         row = [dag_id]
         for phase in phases.values():
             run = next((r for r in phase["dags"] if r["dag_id"] == dag_id), None)
-            span = "" if run is None or run.get("task_span_seconds") is None else f" ({run['task_span_seconds']} s)"
+            # a stopped run's span ends with the last task that finished: not shown
+            span = ("" if run is None or run["stall"] is not None or run.get("task_span_seconds") is None
+                    else f" ({run['task_span_seconds']} s)")
             row.append("" if run is None else f"{run['seconds']} s{span}, {run['peak_mb']:,.0f} MB, {_dag_state(run)}")
         rows.append(row)
     lines += _table(["DAG", *(PHASE_TITLES[p] for p in phases)], rows)
