@@ -488,12 +488,21 @@ def render_markdown(results: dict[str, dict]) -> str:
             first = result["phases"].get("first")
             if first is None:
                 continue
-            seconds = phase_seconds(first)
             read = sum(c["rows_extracted"] for c in first["channels"])
-            rows.append([scale, f"{read:,}", seconds, "" if previous is None else f"{read / previous[0]:.1f}×",
-                         "" if previous is None else f"{seconds / previous[1]:.1f}×", phase_peak(first)])
-            previous = (read, seconds)
-        lines += _table(["scale", "rows read", "pipeline s", "rows × previous", "time × previous", "peak MB"], rows)
+            extracts = round(sum(r["seconds"] for r in first["dags"] if r["dag_id"] != BUILD_DAG), 1)
+            finished = all(run["rc"] == 0 and run["stall"] is None for run in first["dags"])
+            seconds = phase_seconds(first) if finished else None
+
+            def times(now, before):
+                return "" if now is None or not before else f"{now / before:.1f}×"
+
+            rows.append([scale, f"{read:,}", times(read, previous and previous[0]), extracts,
+                         times(extracts, previous and previous[1]),
+                         seconds if finished else f"> {phase_seconds(first)} (did not finish)",
+                         times(seconds, previous and previous[2]), f"{phase_peak(first):,.0f}"])
+            previous = (read, extracts, seconds)
+        lines += _table(["scale", "rows read", "× previous", "extract DAGs s", "× previous", "pipeline s",
+                         "× previous", "peak MB"], rows)
     for _, result in ordered:
         lines += ["", *render_scale(result)]
     return "\n".join(lines) + "\n"
