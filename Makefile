@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.lintas-installed
 
-.PHONY: install browser check-ui demo test lint unit integration dags airflow summary clean
+.PHONY: install browser check-ui demo test lint unit integration dags airflow summary bench clean
 
 install: $(STAMP)
 
@@ -50,6 +50,12 @@ test: install lint browser
 
 unit: install
 	$(BIN)/pytest -q tests/unit
+
+# End-to-end benchmark through Airflow on a scratch home and a fresh warehouse database: first run, unchanged
+# re-run, next-month run; tables in .lintas/bench/bench.md (bench/README.md)
+SCALE ?= small
+bench: install
+	$(BIN)/python bench/bench_pipeline.py --scale $(SCALE)
 
 clean:
 	rm -rf .lintas dbt_project/target dbt_project/logs
