@@ -35,7 +35,7 @@ airflow: install
 	$(BIN)/lintas airflow standalone
 
 lint: install
-	$(BIN)/ruff check include sandbox dags tests bench
+	$(BIN)/ruff check include sandbox dags plugins tests bench
 	$(BIN)/lintas warehouse prepare >/dev/null
 	eval "$$($(BIN)/lintas warehouse dbt-env)" && cd dbt_project && \
 		../$(BIN)/sqlfluff lint models --templater dbt --processes 2

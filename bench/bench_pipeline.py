@@ -567,6 +567,7 @@ def main(argv: list[str] | None = None) -> None:
     out = args.out or settings.project_root() / ".lintas" / "bench"
     url = warehouse.with_database(args.server, f"lintas_bench_{uuid.uuid4().hex[:10]}")
     os.environ["WAREHOUSE_URL"] = url
+    settings.reload()  # the settings are read once: again after changing the environment
     logs = home / "bench-logs"
     import psutil
 
@@ -590,6 +591,7 @@ def main(argv: list[str] | None = None) -> None:
         token = secrets.token_urlsafe(24)
         with DapodikServer.from_jsonl(home / "sources" / "dapodik" / "peserta_didik.jsonl", token=token) as api:
             os.environ.update(LINTAS_DAPODIK_URL=api.base_url, LINTAS_DAPODIK_TOKEN=token)
+            settings.reload()
             for phase in args.phases:
                 if phase == "next_month":
                     result["next_month_delivery"] = deliver_next_month(home, api, args.scale, args.seed)
