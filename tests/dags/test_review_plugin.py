@@ -2,6 +2,7 @@
 Airflow api-server app, behind Airflow's login (a JWT from the auth manager, as its login page sets it). In headless
 Chromium an analyst decides a pair on the page; the next linkage run honours the decision."""
 
+import secrets
 import shutil
 import socket
 import threading
@@ -18,10 +19,13 @@ PREFIX = "/lintas-review"
 
 
 @pytest.fixture
-def api_server(airflow_db, warehouse_url, outbox, outbox_for):
+def api_server(airflow_db, warehouse_url, outbox, outbox_for, monkeypatch):
     """The Airflow api-server app with the project's plugins, a warehouse with two review pairs, and a function
     that signs a user in (the `_token` cookie of Airflow's UI)."""
     from airflow.api_fastapi.app import create_app, get_auth_manager
+
+    # as a deployment configures it: the api-server's start-up (its lifespan) refuses to run without a JWT secret
+    monkeypatch.setenv("AIRFLOW__API_AUTH__JWT_SECRET", secrets.token_urlsafe(32))
     from airflow.api_fastapi.auth.managers.simple.user import SimpleAuthManagerUser
 
     deliver(outbox, outbox_for)
