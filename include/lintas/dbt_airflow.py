@@ -29,16 +29,6 @@ _RUNTIME_KEYS = ("LINTAS_PGHOST", "LINTAS_PGPORT", "LINTAS_PGUSER", "LINTAS_PGPA
                  "LINTAS_MARTS_BUILD_SCHEMA")
 
 
-# Also set for every Airflow process by lintas.settings.airflow_environment() and docker-compose.yml.
-COSMOS_SETTINGS = {
-    # Cosmos would cache the parsed YAML selectors in an Airflow Variable, i.e. write the metadata DB while the DAG
-    # file is parsed (which a DAG processor must not do); reading them from the manifest takes milliseconds.
-    "AIRFLOW__COSMOS__ENABLE_CACHE_DBT_YAML_SELECTORS": "False",
-    # no usage metrics sent out of the warehouse's network
-    "AIRFLOW__COSMOS__ENABLE_TELEMETRY": "False",
-}
-
-
 class ManifestMissing(RuntimeError):
     """The build DAG cannot be rendered: the dbt manifest has not been built."""
 
@@ -90,7 +80,7 @@ def manifest() -> Path:
 
 def dbt_task_group(group_id: str, selector: str, *, upstream):
     """A Cosmos task group of the selector's models and tests, run after `upstream` by one `dbt build`."""
-    settings.export_for_in_process_libraries(COSMOS_SETTINGS, keep_existing=True)
+    settings.export_for_in_process_libraries(settings.COSMOS_SETTINGS, keep_existing=True)
     from cosmos import DbtTaskGroup, ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
     from cosmos.constants import ExecutionMode, InvocationMode, LoadMode, TestBehavior
 

@@ -151,6 +151,17 @@ def outbox_dir(agency: str) -> Path:
     return current().outbox_overrides.get(agency.lower(), lintas_home() / "outbox" / agency)
 
 
+# Cosmos (the build DAG's dbt tasks), for every Airflow process (airflow_environment(), docker-compose.yml) and
+# exported in-process where the build DAG is rendered (lintas.dbt_airflow).
+COSMOS_SETTINGS = {
+    # Cosmos would cache the parsed YAML selectors in an Airflow Variable, i.e. write the metadata DB while the DAG
+    # file is parsed (which a DAG processor must not do); reading them from the manifest takes milliseconds.
+    "AIRFLOW__COSMOS__ENABLE_CACHE_DBT_YAML_SELECTORS": "False",
+    # no usage metrics sent out of the warehouse's network
+    "AIRFLOW__COSMOS__ENABLE_TELEMETRY": "False",
+}
+
+
 def airflow_environment() -> dict[str, str]:
     """Environment for running Airflow against this project (CLI, standalone, tests).
 
@@ -166,9 +177,7 @@ def airflow_environment() -> dict[str, str]:
         "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(s.airflow_home / "logs"),
         "LINTAS_HOME": str(s.lintas_home),
         "LINTAS_PROJECT_ROOT": str(s.project_root),
-        # Cosmos (the build DAG's dbt tasks): no metadata-DB writes at DAG parse, no usage metrics sent out
-        "AIRFLOW__COSMOS__ENABLE_CACHE_DBT_YAML_SELECTORS": "False",
-        "AIRFLOW__COSMOS__ENABLE_TELEMETRY": "False",
+        **COSMOS_SETTINGS,
     }
     if s.airflow_metadata_url is None:
         env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = f"sqlite:///{s.airflow_home / 'airflow.db'}"
