@@ -14,8 +14,8 @@
     where batches.source = '{{ table_name }}' and batches.status = 'accepted'
 {%- endmacro %}
 
-{#- The latest accepted batch of a file source for each value of `per` (a DTKS month, a UMKM workbook): a corrected
-    re-delivery replaces the earlier one, rejected or not-yet-gated deliveries never count. -#}
+{#- The latest accepted batch of a file source for each value of `per` (a DTKS month and kab/kota, a UMKM workbook):
+    a corrected re-delivery replaces the earlier one, rejected or not-yet-gated deliveries never count. -#}
 {% macro latest_accepted_batches(table_name, per) -%}
     select
         batch_id,

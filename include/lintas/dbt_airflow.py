@@ -26,7 +26,7 @@ MODEL_RETRIES = 1
 # The connection (from WAREHOUSE_URL) is put into the dbt tasks' environment when they run (`_runtime_env`), never
 # at DAG parse: nothing secret is serialized with the DAG or shown as a rendered template.
 _RUNTIME_KEYS = ("LINTAS_PGHOST", "LINTAS_PGPORT", "LINTAS_PGUSER", "LINTAS_PGPASSWORD", "LINTAS_PGDATABASE",
-                 "LINTAS_MARTS_BUILD_SCHEMA")
+                 "LINTAS_MARTS_BUILD_SCHEMA", "LINTAS_DBT_REGION_KABKOTA")
 
 
 class ManifestMissing(RuntimeError):

@@ -32,7 +32,10 @@ class Settings:
     lintas_home: Path  # LINTAS_HOME: git-ignored local state (embedded warehouse, Airflow home, reports, outboxes)
     reports_dir: Path  # LINTAS_REPORTS_DIR
     airflow_home: Path  # AIRFLOW_HOME
-    region_code: str  # LINTAS_KODE_KABKOTA: Kemendagri kode kab/kota served; DTKS files of another region are refused
+    # LINTAS_REGION_CODES: Kemendagri codes of the region served, dotted ("35.73", "35.73,35.79"; a province "35"
+    # stands for all its kab/kota; lintas.region expands and checks them). LINTAS_KODE_KABKOTA (one code, "3573")
+    # is the older name, read when LINTAS_REGION_CODES is not set.
+    region_codes: tuple[str, ...]
     linkage_model: Path | None  # LINTAS_LINKAGE_MODEL: None = the repository's reviewed Splink model
     outbox_overrides: Mapping[str, Path]  # LINTAS_OUTBOX_<AGENCY>: folder an agency delivers into, by agency
     report_url: str | None  # LINTAS_REPORT_URL: where alerts point readers (default: the local report file)
@@ -64,7 +67,8 @@ class Settings:
             lintas_home=home,
             reports_dir=Path(environ.get("LINTAS_REPORTS_DIR", home / "reports")),
             airflow_home=Path(environ.get("AIRFLOW_HOME", home / "airflow")),
-            region_code=environ.get("LINTAS_KODE_KABKOTA", "3573"),
+            region_codes=_region_codes(environ.get("LINTAS_REGION_CODES")
+                                       or environ.get("LINTAS_KODE_KABKOTA") or "35.73"),
             linkage_model=Path(model).expanduser().resolve() if model else None,
             outbox_overrides=MappingProxyType({
                 name.removeprefix(_OUTBOX_PREFIX).lower(): Path(value)
@@ -84,6 +88,20 @@ class Settings:
             alert_webhook_url=text("LINTAS_ALERT_WEBHOOK_URL"),
             environment=MappingProxyType(dict(environ)),
         )
+
+
+def _region_codes(text: str) -> tuple[str, ...]:
+    """'3573, 35.79' -> ('35.73', '35.79'): digits grouped as Kemendagri writes them; anything else kept as given
+    (lintas.region rejects it, naming the setting)."""
+    codes = []
+    for part in text.split(","):
+        part = part.strip()
+        digits = part.replace(".", "")
+        if digits.isdigit() and len(digits) in (2, 4):
+            part = ".".join(digits[i:i + 2] for i in range(0, len(digits), 2))
+        if part and part not in codes:
+            codes.append(part)
+    return tuple(codes)
 
 
 @cache
@@ -201,7 +219,7 @@ def dpmptsp_url(url: str | None = None) -> str:
     return url or current().dpmptsp_url or f"sqlite:///{lintas_home() / 'sources' / 'dpmptsp.sqlite'}"
 
 
-def region_code() -> str:
-    """Kemendagri kode kab/kota this warehouse serves (LINTAS_KODE_KABKOTA; 3573 = Kota Malang): DTKS files
-    named for another region are rejected."""
-    return current().region_code
+def region_codes() -> tuple[str, ...]:
+    """Kemendagri codes of the region this warehouse serves as configured (LINTAS_REGION_CODES, default 35.73 =
+    Kota Malang): kab/kota codes, or province codes standing for all their kab/kota. lintas.region expands them."""
+    return current().region_codes

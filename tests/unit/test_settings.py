@@ -63,14 +63,18 @@ def test_secrets_stay_out_of_repr():
 
 def test_defaults_and_overrides():
     s = _settings()
-    assert s.warehouse_url is None and s.region_code == "3573" and s.alert_email_to == ()
+    assert s.warehouse_url is None and s.region_codes == ("35.73",) and s.alert_email_to == ()
     assert s.reports_dir == Path("/srv/lintas/reports") and s.airflow_home == Path("/srv/lintas/airflow")
     s = _settings(WAREHOUSE_URL="  postgresql://db/lintas ", LINTAS_OUTBOX_DINSOS="/in/dinsos",
                   LINTAS_ALERT_EMAIL_TO="a@x.example, ,b@x.example", LINTAS_KODE_KABKOTA="3507")
     assert s.warehouse_url == "postgresql://db/lintas"
     assert s.outbox_overrides == {"dinsos": Path("/in/dinsos")}
     assert s.alert_email_to == ("a@x.example", "b@x.example")
-    assert s.region_code == "3507"
+    assert s.region_codes == ("35.07",)
+    # the region may be several kab/kota or a province, written with or without dots; the newer name wins
+    s = _settings(LINTAS_REGION_CODES="3573, 35.79,35.73", LINTAS_KODE_KABKOTA="3507")
+    assert s.region_codes == ("35.73", "35.79")
+    assert _settings(LINTAS_REGION_CODES="35").region_codes == ("35",)
 
 
 def test_settings_are_frozen():

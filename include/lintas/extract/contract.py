@@ -50,6 +50,9 @@ class Delivery:
     key_columns: tuple[str, ...] = ()
     # Highest source timestamp in this delivery: where the next incremental pull starts (minus the overlap).
     watermark: datetime | None = None
+    # Dotted kode kab/kota of a delivery that covers one kab/kota of the region (a DTKS file): its batches replace
+    # only that kab/kota's earlier ones, and the gates compare it with that kab/kota's previous batch.
+    kode_kabkota: str | None = None
 
     @property
     def rows_extracted(self) -> int:

@@ -2,8 +2,9 @@
 
 A file is rejected whole (a `ContractError`, recorded as a rejected batch naming line and field) when it cannot be
 read as the contract says:
-- the name breaks `DTKS_<kode>_<YYYYMM>.csv`, or its kode kab/kota is not this warehouse's region
-  (`settings.region_code()`, 3573 for Kota Malang);
+- the name breaks `DTKS_<kode>_<YYYYMM>.csv`, or its kode kab/kota is not one of this warehouse's region
+  (`region.kabkota_digits()`: LINTAS_REGION_CODES, 3573 for Kota Malang); each kab/kota delivers its own file a
+  month, kept apart by `audit.load_batch.kode_kabkota`;
 - the encoding is not UTF-8 (with or without BOM) or Windows-1252: UTF-16/UTF-32 are named as such;
 - a NUL byte anywhere (line and byte offset named): text exports never hold one, and PostgreSQL text cannot;
 - a field longer than `MAX_FIELD_CHARS` (line and column named): no contract field comes near it, so a longer
@@ -25,7 +26,7 @@ import sys
 from contextlib import contextmanager
 from pathlib import Path
 
-from lintas import settings
+from lintas import region
 from lintas.extract.contract import ContractError, Delivery, RowError, normalise_header, sha256_file
 
 SOURCE = "dinsos_dtks"
@@ -118,13 +119,19 @@ def period_of(name: str) -> str:
     match = FILE_PATTERN.match(name)
     if not match:
         raise ContractError(name, f"name does not match the contract {NAME_CONTRACT}")
-    region = settings.region_code()
-    if match["kabkota"] != region:
+    served = region.kabkota_digits()
+    if match["kabkota"] not in served:
         raise ContractError(name, f"kode kab/kota {match['kabkota']} in the file name is not this warehouse's "
-                                  f"region {region}")
+                                  f"region {', '.join(served)}")
     if not 1 <= int(match["month"]) <= 12:
         raise ContractError(name, f"file name month {match['month']} is not 01-12")
     return f"{match['year']}-{match['month']}"
+
+
+def kode_kabkota_of(name: str) -> str:
+    """Dotted kode kab/kota of a DTKS file name that passed `period_of`: DTKS_3573_202610.csv -> 35.73."""
+    digits = FILE_PATTERN.match(name)["kabkota"]
+    return f"{digits[:2]}.{digits[2:]}"
 
 
 def read(path: Path) -> Delivery:
@@ -157,7 +164,7 @@ def _parse(text: str, name: str, period: str, delimiter: str, checksum: str) -> 
     extra = [h for h in header if h not in COLUMNS and h]
 
     delivery = Delivery(source=SOURCE, source_ref=name, checksum=checksum, period=period, columns=RAW_COLUMNS,
-                        extra_columns=extra)
+                        extra_columns=extra, kode_kabkota=kode_kabkota_of(name))
     seen_ids: set[str] = set()
     last_start, last_count = None, len(header)  # the last record: where it starts, how many fields
     previous_end = reader.line_num

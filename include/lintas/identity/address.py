@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from lintas import settings
+from lintas import region, settings
 from lintas.identity.names import _old_spelling
 
 _KEY = re.compile(r"[^A-Z0-9]")
@@ -39,24 +39,36 @@ class Region:
     kecamatan_code: str
 
 
-@lru_cache(maxsize=1)
 def _regions() -> tuple[dict[str, Region], dict[str, str], dict[str, list[str]]]:
-    """(kelurahan by code, kecamatan code by alias key, kelurahan codes by alias key)."""
-    seeds = settings.dbt_project_dir() / "seeds" / "reference"
-    kelurahan: dict[str, Region] = {}
-    with (seeds / "kode_wilayah_kota_malang_3573.csv").open(encoding="utf-8") as fh:
-        for row in csv.DictReader(fh):
-            if row["level"] == "4":
-                kelurahan[row["kode"]] = Region(row["kode"], row["nama"], row["kode_induk"])
-    kecamatan_by_key: dict[str, str] = {}
+    return _regions_of(region.kabkota_codes())
+
+
+@lru_cache(maxsize=4)
+def _regions_of(kabkota: tuple[str, ...]) -> tuple[dict[str, Region], dict[str, str], dict[str, list[str]]]:
+    """(kelurahan by code, kecamatan code by alias key, kelurahan codes by alias key) of the configured region:
+    every kelurahan/desa by its Kemendagri name, plus the reviewed alias list's spellings (Kota Malang)."""
+    kelurahan = {w.kode: Region(w.kode, w.nama, w.kode_induk) for w in region.kelurahan()}
+    kecamatan_codes: dict[str, set[str]] = {}
     kelurahan_by_key: dict[str, list[str]] = {}
+
+    def add(name: str, code: str) -> None:
+        key = region_key(name)
+        if not key or code[:5] not in kabkota:
+            return
+        if code.count(".") == 2:
+            kecamatan_codes.setdefault(key, set()).add(code)
+        elif code in kelurahan and code not in kelurahan_by_key.setdefault(key, []):
+            kelurahan_by_key[key].append(code)
+
+    for w in region.wilayah():
+        if w.level in (3, 4):
+            add(w.nama, w.kode)
+    seeds = settings.dbt_project_dir() / "seeds" / "reference"
     with (seeds / "alias_kecamatan_kelurahan_kota_malang.csv").open(encoding="utf-8") as fh:
         for row in csv.DictReader(fh):
-            key, code = region_key(row["alias_upper"]), row["kode_kemendagri"]
-            if code.count(".") == 2:
-                kecamatan_by_key[key] = code
-            elif code not in kelurahan_by_key.setdefault(key, []):
-                kelurahan_by_key[key].append(code)
+            add(row["alias_upper"], row["kode_kemendagri"])
+    # a kecamatan name two kab/kota share resolves to neither
+    kecamatan_by_key = {key: next(iter(codes)) for key, codes in kecamatan_codes.items() if len(codes) == 1}
     return kelurahan, kecamatan_by_key, kelurahan_by_key
 
 
@@ -86,17 +98,23 @@ def resolve_kecamatan(name: str | None) -> str | None:
     return _regions()[1].get(region_key(name) or "")
 
 
-@lru_cache(maxsize=65536)  # a city has few distinct spellings; linkage resolves hundreds of thousands of records
 def resolve_kelurahan(name: str | None, kecamatan: str | None = None) -> str | None:
-    """Kemendagri kelurahan code (35.73.05.1003) for a name or code as recorded, or None."""
-    kelurahan, _, by_key = _regions()
+    """Kemendagri kelurahan code (35.73.05.1003) for a name or code as recorded, or None; within the configured
+    region (a code or name of a kelurahan elsewhere resolves to None)."""
+    return _resolve_kelurahan(name, kecamatan, region.kabkota_codes())
+
+
+@lru_cache(maxsize=65536)  # a city has few distinct spellings; linkage resolves hundreds of thousands of records
+def _resolve_kelurahan(name: str | None, kecamatan: str | None, kabkota: tuple[str, ...]) -> str | None:
+    kelurahan, _, by_key = _regions_of(kabkota)
     code = _from_code(name)
     if code and code in kelurahan:
         return code
     key = region_key(name)
     if not key:
         return None
-    kecamatan_code = resolve_kecamatan(kecamatan)
+    code = _from_code(kecamatan)
+    kecamatan_code = code if code and code.count(".") == 2 else _regions_of(kabkota)[1].get(region_key(kecamatan) or "")
     candidates = by_key.get(key, [])
     if kecamatan_code:
         in_kecamatan = [c for c in candidates if kelurahan[c].kecamatan_code == kecamatan_code]

@@ -129,15 +129,15 @@ def _insert_batch(conn: psycopg.Connection, delivery: Delivery, ctx: RunContext)
         """
         insert into audit.load_batch
             (source, source_ref, checksum, period, status, rows_extracted, extra_columns,
-             airflow_dag_id, airflow_run_id, rows_loaded, rows_quarantined, watermark)
-        values (%s, %s, %s, %s, 'loaded', %s, %s, %s, %s, %s, %s, %s)
+             airflow_dag_id, airflow_run_id, rows_loaded, rows_quarantined, watermark, kode_kabkota)
+        values (%s, %s, %s, %s, 'loaded', %s, %s, %s, %s, %s, %s, %s, %s)
         on conflict (source, checksum) do nothing
         returning batch_id
         """,
         (
             delivery.source, delivery.source_ref, delivery.checksum, delivery.period,
             delivery.rows_extracted, delivery.extra_columns, ctx.dag_id, ctx.run_id,
-            len(delivery.rows), len(delivery.errors), delivery.watermark,
+            len(delivery.rows), len(delivery.errors), delivery.watermark, delivery.kode_kabkota,
         ),
     ).fetchone()
     return None if row is None else row[0]

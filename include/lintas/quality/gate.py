@@ -10,6 +10,9 @@ Suite parameters: a raw suite may bound a batch by the source's previous accepte
 `"min_value": {"$PARAMETER": "previous_accepted_rows * 0.9"}` (may not shrink more than 10%). The gate fills
 `previous_accepted_rows` (rows loaded by the latest accepted batch of the same source before this one, 0 if none)
 with one SQL query; GX evaluates the bound and counts the batch's rows in PostgreSQL.
+
+Region placeholders: `{region_kelurahan_count}`, `{region_kabkota_sql}` etc. (lintas.region.gate_parameters) in a
+suite's text are replaced by the configured region's values before GX reads it.
 """
 
 from __future__ import annotations
@@ -184,7 +187,8 @@ def run_gate(name: str, batch_id: int | None, *, url: str, run_id: str | None = 
 
 
 def previous_accepted_rows(batch_id: int, url: str) -> int:
-    """Rows loaded by the latest accepted batch of the same source before this one (0 if there is none)."""
+    """Rows loaded by the latest accepted batch of the same source (and kab/kota, for a source delivered per
+    kab/kota) before this one (0 if there is none)."""
     with warehouse.connect(url) as conn:
         row = conn.execute(
             """
@@ -192,6 +196,7 @@ def previous_accepted_rows(batch_id: int, url: str) -> int:
             from audit.load_batch current
             join audit.load_batch previous
               on previous.source = current.source and previous.status = 'accepted'
+             and previous.kode_kabkota is not distinct from current.kode_kabkota
              and previous.batch_id < current.batch_id
             where current.batch_id = %s
             order by previous.batch_id desc
@@ -202,6 +207,18 @@ def previous_accepted_rows(batch_id: int, url: str) -> int:
     return int(row[0]) if row else 0
 
 
+def _with_region(suite_text: str) -> str:
+    """A suite's `{region_...}` placeholders (counts and codes of the configured region, lintas.region) filled in:
+    one reviewed suite serves any region."""
+    if "{region_" not in suite_text:
+        return suite_text
+    from lintas import region
+
+    for placeholder, value in region.gate_parameters().items():
+        suite_text = suite_text.replace(placeholder, value)
+    return suite_text
+
+
 def run_checkpoint(checkpoint: Checkpoint, batch_id: int | None, *, url: str,
                    run_id: str | None = None, parameters: dict | None = None,
                    update_data_docs: bool = True) -> GateResult:
@@ -210,7 +227,7 @@ def run_checkpoint(checkpoint: Checkpoint, batch_id: int | None, *, url: str,
     import great_expectations as gx
 
     name = checkpoint.name
-    suite_json = json.loads(suite_path(checkpoint.suite).read_text(encoding="utf-8"))
+    suite_json = json.loads(_with_region(suite_path(checkpoint.suite).read_text(encoding="utf-8")))
     settings.export_for_in_process_libraries({_URL_ENV: warehouse.sqlalchemy_url(url)})
     gx_root().mkdir(parents=True, exist_ok=True)
     # One GX project on disk: serialise writers (parallel gate tasks).

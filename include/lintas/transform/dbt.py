@@ -43,7 +43,7 @@ def dbt_executable() -> str:
 
 
 def dbt_environment(url: str) -> dict[str, str]:
-    from lintas import warehouse
+    from lintas import region, warehouse
     from lintas.transform import publish
 
     parts = warehouse.libpq_parts(url)
@@ -61,6 +61,8 @@ def dbt_environment(url: str) -> dict[str, str]:
         "DBT_TARGET_PATH": str(settings.lintas_home() / "dbt" / "target"),
         # marts are written to the build schema; lintas.transform.publish swaps it into `marts` once gated
         "LINTAS_MARTS_BUILD_SCHEMA": publish.BUILD_SCHEMA,
+        # the region's kab/kota codes, dbt's var lintas_region_kabkota (dbt_project.yml)
+        **region.dbt_env(),
     })
 
 

@@ -7,7 +7,7 @@
 ) }}
 
 -- DTKS members with their kelurahan resolved to a Kemendagri code. Incremental: the register grows by a full
--- snapshot (~185k rows for Kota Malang) every month, so a build only parses the months whose accepted batch is
+-- snapshot (~185k rows for Kota Malang, one file per kab/kota of the region) every month, so a build only parses the months whose accepted batch is
 -- not held yet (a new month, or a corrected re-delivery, which replaces its month). After a change to the alias
 -- seed, rebuild with --full-refresh.
 with
@@ -37,10 +37,9 @@ members as (
 
 select
     members.*,
-    lookup.kode_kelurahan,
-    lookup.nama_kelurahan,
-    lookup.kode_kecamatan,
-    lookup.nama_kecamatan
+    {{ lintas.kelurahan_lookup_column('kode_kelurahan') }} as kode_kelurahan,
+    {{ lintas.kelurahan_lookup_column('nama_kelurahan') }} as nama_kelurahan,
+    {{ lintas.kelurahan_lookup_column('kode_kecamatan') }} as kode_kecamatan,
+    {{ lintas.kelurahan_lookup_column('nama_kecamatan') }} as nama_kecamatan
 from members
-left join {{ ref('int_wilayah__kelurahan_lookup') }} as lookup
-    on {{ lintas.region_key('members.kelurahan') }} = lookup.kelurahan_key
+{{ lintas.kelurahan_lookup_joins('members.kelurahan', 'members.kecamatan') }}

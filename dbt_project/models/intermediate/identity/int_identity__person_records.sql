@@ -12,16 +12,12 @@ links as (
     select * from {{ ref('stg_identity__person_links') }}
 ),
 
-kelurahan_by_name as (
-    select * from {{ ref('int_wilayah__kelurahan_lookup') }}
-),
-
 kelurahan_by_code as (
     select
         kode_tanpa_titik,
         kode as kode_kelurahan
-    from {{ ref('kode_wilayah_kota_malang_3573') }}
-    where level = 4
+    from {{ ref('kode_wilayah_jawa_timur_35') }}
+    where level = 4 and {{ lintas.in_region('kode') }}
 ),
 
 nik_checks as (
@@ -45,7 +41,9 @@ select
     records.alamat,
     records.rt,
     records.rw,
-    coalesce(kelurahan_by_code.kode_kelurahan, kelurahan_by_name.kode_kelurahan) as kode_kelurahan,
+    coalesce(
+        kelurahan_by_code.kode_kelurahan, {{ lintas.kelurahan_lookup_column('kode_kelurahan', 'kelurahan_by_name') }}
+    ) as kode_kelurahan,
     records.observed_on,
     -- which source's values a person shows first: the welfare register is verified against Dukcapil,
     -- Dapodik against the school, the others are self-declared
@@ -62,4 +60,4 @@ left join nik_checks
         records.nik = nik_checks.nik
         and records.nik_from_number_cell = nik_checks.nik_from_number_cell
 left join kelurahan_by_code on records.kode_wilayah = kelurahan_by_code.kode_tanpa_titik
-left join kelurahan_by_name on {{ lintas.region_key('records.kelurahan') }} = kelurahan_by_name.kelurahan_key
+{{ lintas.kelurahan_lookup_joins('records.kelurahan', 'records.kecamatan', 'kelurahan_by_name') }}

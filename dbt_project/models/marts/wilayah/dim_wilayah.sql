@@ -1,8 +1,10 @@
--- Kota Malang's administrative regions, province down to kelurahan, Kemendagri and BPS codes side by side.
+-- The region's administrative areas (var lintas_region_kabkota; Kota Malang by default): its province(s), kab/kota,
+-- kecamatan and kelurahan/desa, Kemendagri and BPS codes side by side (BPS where the crosswalk covers the kab/kota).
 with
 
 wilayah as (
-    select * from {{ ref('kode_wilayah_kota_malang_3573') }}
+    select * from {{ ref('kode_wilayah_jawa_timur_35') }}
+    where {{ lintas.in_region('kode') }}
 ),
 
 crosswalk as (

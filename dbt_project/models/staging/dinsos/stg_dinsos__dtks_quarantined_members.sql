@@ -6,7 +6,7 @@
 with
 
 latest_batch_per_period as (
-    {{ lintas.latest_accepted_batches('dinsos_dtks', per='period') }}
+    {{ lintas.latest_accepted_batches('dinsos_dtks', per='period, kode_kabkota') }}
 ),
 
 source as (
