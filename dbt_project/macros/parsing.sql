@@ -68,7 +68,11 @@
     nullif(regexp_replace({{ column }}, '[^0-9]', '', 'g'), '')
 {%- endmacro %}
 
-{#- Spelling-insensitive key for region names: 'Oro-Oro Dowo' = 'ORO ORO DOWO' = 'OROORODOWO' -#}
+{#- Spelling-insensitive key for region names: 'Oro-Oro Dowo' = 'ORO ORO DOWO' = 'OROORODOWO'; 'Kel. Bareng' =
+    'BARENG', 'Desa Tulungrejo' = 'TULUNGREJO' (lintas.identity.address.region_key, the same rule) -#}
 {% macro region_key(column) -%}
-    nullif(regexp_replace(upper({{ column }}), '[^A-Z0-9]', '', 'g'), '')
+    nullif(regexp_replace(
+        regexp_replace(upper({{ column }}), '^\s*(KEL(URAHAN)?|KEC(AMATAN)?|DESA|DS)\y\.?', ''),
+        '[^A-Z0-9]', '', 'g'
+    ), '')
 {%- endmacro %}

@@ -115,7 +115,7 @@ def _deliver_shrunk_dtks(url: str) -> tuple[Path, bool]:
             " order by period desc, batch_id desc limit 1").fetchone()
     outbox = settings.outbox_dir("dinsos")
     bad_period = _next_month(period)
-    target = outbox / f"DTKS_3573_{bad_period.replace('-', '')}.csv"
+    target = outbox / f"{ref[:len('DTKS_3573_')]}{bad_period.replace('-', '')}.csv"  # the same kab/kota's file
     if target.exists():
         return target, False
     accepted = dtks.read(outbox / ref)

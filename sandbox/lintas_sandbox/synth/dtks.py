@@ -6,6 +6,7 @@ import csv
 import random
 from pathlib import Path
 
+from lintas import region
 from lintas.extract import dtks as dtks_contract
 from lintas_sandbox.synth import noise, second
 from lintas_sandbox.synth.population import REFERENCE_DATE, Household, Person, Population, load_kelurahan
@@ -38,7 +39,8 @@ def _household_months(pop: Population, hh_id: int, n: int) -> range:
 
 
 def render(pop: Population, out: Path, last_period: str = "2026-10", months: int = 2) -> dict[str, int]:
-    """Write DTKS_3573_<YYYYMM>.csv per month into out/outbox/dinsos, truth into out/truth."""
+    """Write DTKS_<kode kab/kota>_<YYYYMM>.csv per month and kab/kota of the region (DTKS_3573_202610.csv for
+    Kota Malang) into out/outbox/dinsos, truth into out/truth."""
     outbox = out / "outbox" / "dinsos"
     truth_dir = out / "truth"
     outbox.mkdir(parents=True, exist_ok=True)
@@ -48,51 +50,53 @@ def render(pop: Population, out: Path, last_period: str = "2026-10", months: int
     truth: dict[str, int] = {}
     for index, period in enumerate(periods(last_period, months)):
         delimiter = ";" if index % 2 == 0 else "|"
-        path = outbox / f"DTKS_3573_{period.replace('-', '')}.csv"
-        rows = 0
-        with path.open("w", encoding="utf-8-sig" if index % 2 else "utf-8", newline="") as fh:
-            writer = csv.writer(fh, delimiter=delimiter, lineterminator="\r\n")
-            writer.writerow(HEADER)
-            for hh in pop.households:
-                if index not in months_of[hh.household_id]:
-                    continue
-                hh_rng = random.Random(f"{pop.seed}:dtks:hhprog:{hh.household_id}")
-                has_child = any(pop.persons[p].relationship == "ANAK" for p in hh.members)
-                pkh = hh.desil <= 2 and has_child and hh_rng.random() < 0.7
-                bpnt = hh.desil <= 3 and hh_rng.random() < 0.75
-                pbi = hh.desil <= 4 and hh_rng.random() < 0.9
-                desil = str(hh.desil)
-                if pop.profile == second.NAME:
-                    wrongly_in, paid_pkh, paid_bpnt, blank_desil = second.register_case(
-                        pop.seed, hh.household_id, hh.desil)
-                    pkh, bpnt = pkh or paid_pkh, bpnt or paid_bpnt
-                    pbi = pbi and not second.without_pbi(pop.seed, hh.household_id)
-                    desil = "" if blank_desil else desil
-                for pid in hh.members:
-                    p = pop.persons[pid]
-                    rng = random.Random(f"{pop.seed}:dtks:p:{pid}")
-                    iddtks = f"DT{pop.seed % 100:02d}{pid:09d}"
-                    truth[iddtks] = pid
-                    birth = p.birth_date.strftime("%d-%m-%Y" if index % 2 == 0 else "%Y-%m-%d")
-                    kel_name = p_kel = hh.kelurahan.name.upper()
-                    if rng.random() < 0.08:
-                        kel_name = p_kel.replace(" ", "").replace("-", " ")
-                    row = [
-                        iddtks, hh.no_kk, noise.noisy_nik(p.nik, hh.no_kk, rng),
-                        noise.name_variant(p.name, p.sex, rng).upper(),
-                        p.sex if rng.random() < 0.9 else ("LAKI-LAKI" if p.sex == "L" else "PEREMPUAN"),
-                        p.birth_place, birth, p.relationship,
-                        "" if rng.random() < 0.15 else p.mother_name.upper(),
-                        noise.street_address(hh.street, hh.house_number, rng),
-                        noise.rt_rw(hh.rt, rng), noise.rt_rw(hh.rw, rng), kel_name,
-                        hh.kelurahan.kecamatan_name.upper(),
-                        desil, *("YA" if flag else "TIDAK" for flag in (pkh, bpnt, pbi)), period,
-                    ]
+        for kabkota in region.kabkota_codes():  # each kab/kota's Dinas Sosial delivers its own file
+            path = outbox / f"DTKS_{kabkota.replace('.', '')}_{period.replace('-', '')}.csv"
+            rows = 0
+            with path.open("w", encoding="utf-8-sig" if index % 2 else "utf-8", newline="") as fh:
+                writer = csv.writer(fh, delimiter=delimiter, lineterminator="\r\n")
+                writer.writerow(HEADER)
+                for hh in pop.households:
+                    in_kabkota = hh.kelurahan.code.startswith(kabkota + ".")
+                    if index not in months_of[hh.household_id] or not in_kabkota:
+                        continue
+                    hh_rng = random.Random(f"{pop.seed}:dtks:hhprog:{hh.household_id}")
+                    has_child = any(pop.persons[p].relationship == "ANAK" for p in hh.members)
+                    pkh = hh.desil <= 2 and has_child and hh_rng.random() < 0.7
+                    bpnt = hh.desil <= 3 and hh_rng.random() < 0.75
+                    pbi = hh.desil <= 4 and hh_rng.random() < 0.9
+                    desil = str(hh.desil)
                     if pop.profile == second.NAME:
-                        _second_habits(pop, p, hh, row, late_month=index < months - 1)
-                    writer.writerow(row)
-                    rows += 1
-        counts[path.name] = rows
+                        wrongly_in, paid_pkh, paid_bpnt, blank_desil = second.register_case(
+                            pop.seed, hh.household_id, hh.desil)
+                        pkh, bpnt = pkh or paid_pkh, bpnt or paid_bpnt
+                        pbi = pbi and not second.without_pbi(pop.seed, hh.household_id)
+                        desil = "" if blank_desil else desil
+                    for pid in hh.members:
+                        p = pop.persons[pid]
+                        rng = random.Random(f"{pop.seed}:dtks:p:{pid}")
+                        iddtks = f"DT{pop.seed % 100:02d}{pid:09d}"
+                        truth[iddtks] = pid
+                        birth = p.birth_date.strftime("%d-%m-%Y" if index % 2 == 0 else "%Y-%m-%d")
+                        kel_name = p_kel = hh.kelurahan.name.upper()
+                        if rng.random() < 0.08:
+                            kel_name = p_kel.replace(" ", "").replace("-", " ")
+                        row = [
+                            iddtks, hh.no_kk, noise.noisy_nik(p.nik, hh.no_kk, rng),
+                            noise.name_variant(p.name, p.sex, rng).upper(),
+                            p.sex if rng.random() < 0.9 else ("LAKI-LAKI" if p.sex == "L" else "PEREMPUAN"),
+                            p.birth_place, birth, p.relationship,
+                            "" if rng.random() < 0.15 else p.mother_name.upper(),
+                            noise.street_address(hh.street, hh.house_number, rng),
+                            noise.rt_rw(hh.rt, rng), noise.rt_rw(hh.rw, rng), kel_name,
+                            hh.kelurahan.kecamatan_name.upper(),
+                            desil, *("YA" if flag else "TIDAK" for flag in (pkh, bpnt, pbi)), period,
+                        ]
+                        if pop.profile == second.NAME:
+                            _second_habits(pop, p, hh, row, late_month=index < months - 1)
+                        writer.writerow(row)
+                        rows += 1
+            counts[path.name] = rows
     with (truth_dir / "dinsos_dtks.csv").open("w", encoding="utf-8", newline="") as fh:
         writer = csv.writer(fh)
         writer.writerow(["iddtks", "person_id"])
@@ -118,10 +122,8 @@ def _second_habits(pop: Population, p: Person, hh: Household, row: list, *, late
         row[9] = second.street_address(hh.street, hh.house_number, hh.rt, hh.rw, rng)
 
 
-_KELURAHAN: list = []
+_KELURAHAN: dict[tuple[str, ...], list] = {}
 
 
 def _kelurahan() -> list:
-    if not _KELURAHAN:
-        _KELURAHAN.extend(load_kelurahan())
-    return _KELURAHAN
+    return _KELURAHAN.setdefault(region.kabkota_codes(), load_kelurahan())

@@ -1,4 +1,5 @@
-"""The hidden truth: persons, families (Kartu Keluarga) and addresses in Kota Malang's 57 kelurahan."""
+"""The hidden truth: persons, families (Kartu Keluarga) and addresses in the configured region's kelurahan and desa
+(LINTAS_REGION_CODES through lintas.region; by default Kota Malang's 57 kelurahan)."""
 
 from __future__ import annotations
 
@@ -7,10 +8,12 @@ import random
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from lintas import settings
+from lintas import region, settings
 from lintas_sandbox.synth import names, second
 
 CITY_RESIDENTS = 889_359  # Kepmendagri 2025, Kota Malang
+# fractions of the region's population: small is 6,000 residents for Kota Malang (and proportionally more for a
+# larger region); city is everyone
 SCALES = {"small": 6_000 / CITY_RESIDENTS, "city": 1.0}
 REFERENCE_DATE = date(2026, 10, 31)
 
@@ -74,21 +77,41 @@ class Population:
 
 
 def load_kelurahan() -> list[Kelurahan]:
-    path = settings.dbt_project_dir() / "seeds" / "reference" / "kode_wilayah_kota_malang_3573.csv"
-    rows = list(csv.DictReader(path.open(encoding="utf-8")))
-    kecamatan = {r["kode"]: r["nama"] for r in rows if r["level"] == "3"}
-    return [
-        Kelurahan(r["kode"], r["nama"], r["kode_induk"], kecamatan[r["kode_induk"]])
-        for r in rows if r["level"] == "4"
-    ]
+    """The region's kelurahan and desa (lintas.region), in code order."""
+    kecamatan = {w.kode: w.nama for w in region.kecamatan()}
+    return [Kelurahan(w.kode, w.nama, w.kode_induk, kecamatan[w.kode_induk]) for w in region.kelurahan()]
+
+
+def region_residents() -> int:
+    """Residents of the region's kab/kota (Kepmendagri 2025): Kota Malang 889,359."""
+    return sum(residents_by_kabkota().values())
+
+
+def residents_by_kabkota() -> dict[str, int]:
+    path = settings.dbt_project_dir() / "seeds" / "reference" / "penduduk_prov_kabkota_kepmendagri_2025.csv"
+    served = set(region.kabkota_codes())
+    return {r["kode"]: int(r["total"]) for r in csv.DictReader(path.open(encoding="utf-8")) if r["kode"] in served}
+
+
+def _kelurahan_shares(kelurahan: list[Kelurahan]) -> list[float]:
+    """Weight of each kelurahan's kab/kota: its residents per kelurahan, relative to the densest kab/kota (1.0
+    for every kelurahan of a one-kab/kota region), so each kab/kota gets its share of the population."""
+    residents = residents_by_kabkota()
+    count: dict[str, int] = {}
+    for k in kelurahan:
+        count[k.code[:5]] = count.get(k.code[:5], 0) + 1
+    density = {code: residents[code] / n for code, n in count.items()}
+    densest = max(density.values())
+    return [density[k.code[:5]] / densest for k in kelurahan]
 
 
 def _other_kecamatan_codes() -> list[str]:
-    """Kecamatan codes in Jawa Timur outside Kota Malang: where migrants first registered."""
+    """Kecamatan codes in Jawa Timur outside the region: where migrants first registered."""
     path = settings.dbt_project_dir() / "seeds" / "reference" / "kode_wilayah_indonesia_prov_kabkota_kec.csv"
+    served = set(region.kabkota_codes())
     return [
         r["kode_tanpa_titik"] for r in csv.DictReader(path.open(encoding="utf-8"))
-        if r["level"] == "3" and r["kode"].startswith("35.") and not r["kode"].startswith("35.73")
+        if r["level"] == "3" and r["kode"].startswith("35.") and r["kode"][:5] not in served
     ]
 
 
@@ -136,9 +159,9 @@ def generate(scale: str = "small", seed: int = 1, profile: str = "default") -> P
     """The residents; `profile` chooses how the agencies' deliveries rendered from them are noised."""
     second.check(profile)
     rng = random.Random(seed)
-    target = max(50, round(CITY_RESIDENTS * scale_factor(scale)))
+    target = max(50, round(region_residents() * scale_factor(scale)))
     kelurahan = load_kelurahan()
-    weights = [rng.uniform(0.5, 1.5) for _ in kelurahan]
+    weights = [rng.uniform(0.5, 1.5) * share for share in _kelurahan_shares(kelurahan)]
     other_kec = _other_kecamatan_codes()
     registry = _NikRegistry()
     persons: list[Person] = []

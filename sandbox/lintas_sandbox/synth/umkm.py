@@ -21,6 +21,7 @@ import openpyxl
 from openpyxl.styles import Alignment, Border, Font, Side
 from openpyxl.utils import get_column_letter
 
+from lintas import region
 from lintas_sandbox.synth import names, noise, second
 from lintas_sandbox.synth.population import CITY_RESIDENTS, REFERENCE_DATE, Person, Population
 
@@ -216,7 +217,8 @@ def koperasi_list(pop: Population) -> list[Koperasi]:
         seen.add(name)
         kec = rng.randint(1, 5)
         registered = date(rng.randint(1995, 2024), rng.randint(1, 12), rng.randint(1, 28))
-        out.append(Koperasi(name, f"3573{kec:02d}{registered:%d%m%y}{rng.randint(1, 9):04d}"))
+        kabkota = region.kabkota_digits()[kec % len(region.kabkota_digits())]  # registered in a kab/kota served
+        out.append(Koperasi(name, f"{kabkota}{kec:02d}{registered:%d%m%y}{rng.randint(1, 9):04d}"))
     return out
 
 
@@ -431,11 +433,17 @@ def _write_header(ws, top: int) -> None:
             cell.font, cell.alignment, cell.border = _BOLD, _CENTER, _BOX
 
 
+def _region_title() -> str:
+    """'KOTA MALANG' (the default region), 'KOTA BATU DAN KOTA MALANG' for two."""
+    served = [w.nama.upper() for w in region.wilayah() if w.level == 2]
+    return " DAN ".join(served)
+
+
 def _write_sheet(ws, year: int, kecamatan: str, rows: list[list[tuple[object, str | None]]],
                  rng: random.Random) -> list[int]:
     """Title rows, blank row, two-row header, data, maybe a blank row, JUMLAH. Returns the data rows' numbers."""
     width = len(COLUMNS)
-    ws.cell(1, 1, f"DATA UMKM BINAAN DISKOPINDAG KOTA MALANG TAHUN {year}").font = Font(bold=True, size=13)
+    ws.cell(1, 1, f"DATA UMKM BINAAN DISKOPINDAG {_region_title()} TAHUN {year}").font = Font(bold=True, size=13)
     ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=width)
     top = 3
     if rng.random() < 0.75:
