@@ -2,16 +2,18 @@
 Airflow api-server app, behind Airflow's login (a JWT from the auth manager, as its login page sets it). In headless
 Chromium an analyst decides a pair on the page; the next linkage run honours the decision."""
 
+import logging
 import secrets
 import shutil
 import socket
 import threading
 import time
+import uuid
 
 import pytest
 from fastapi.testclient import TestClient
 
-from lintas import warehouse
+from lintas import access, warehouse
 from tests.fixtures.review_pairs import DEWI, RIZKI, deliver, link_run, person_of_record
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -49,6 +51,66 @@ def test_the_plugin_serves_the_review_page_to_signed_in_users_only(api_server):
     assert menu.status_code == 200
     (plugin,) = [p for p in menu.json()["plugins"] if p["name"] == "lintas_review"]
     assert plugin["external_views"][0]["href"] == "lintas-review/", "a relative link in the UI's navigation"
+
+
+DEWI_NIKS = ("3573054302010007", "3573054302010099")  # DTKS's, the UMKM owner's
+
+
+@pytest.fixture
+def reviewers(api_server):
+    """Airflow users who also have a warehouse login of the same name: an analyst, kecamatan staff, and kecamatan
+    staff who were also (wrongly) made analysts. Logins are the server's, not the database's: dropped after."""
+    url = api_server[2]
+    tag = uuid.uuid4().hex[:8]
+    logins = {"analyst": f"t_{tag}_analyst", "kecamatan": f"t_{tag}_camat", "both": f"t_{tag}_camat_analyst"}
+    access.grant_login(logins["analyst"], "analyst", url=url)
+    access.grant_login(logins["kecamatan"], "kecamatan", kecamatan=["35.73.05"], url=url)
+    access.grant_login(logins["both"], "kecamatan", kecamatan=["35.73.05"], url=url)
+    access.grant_login(logins["both"], "analyst", url=url)
+    yield logins
+    for login in logins.values():
+        access.revoke_login(login, url, drop=True)
+
+
+def _access_log(url: str) -> list[tuple]:
+    with warehouse.connect(url) as conn:
+        return conn.execute("select login::text, relation, via, rows_read from audit.access_log"
+                            " order by access_log_id").fetchall()
+
+
+def test_nik_is_revealed_on_the_review_page_only_to_roles_that_may_read_identities_and_each_reveal_is_logged(
+        api_server, reviewers, caplog):
+    app, token, url = api_server
+    client = TestClient(app)
+    pair = {"left": DEWI[0], "right": DEWI[1]}
+    query = f"{PREFIX}/pair?left={DEWI[0]}&right={DEWI[1]}"
+    caplog.set_level(logging.DEBUG)
+
+    # masked on the pair page for everyone; the Reveal button only for a role that may use it
+    for login, offered in ((reviewers["analyst"], True), (reviewers["kecamatan"], False),
+                           (reviewers["both"], False), ("analyst-without-warehouse-login", False)):
+        page = client.get(query, cookies={"_token": token(login)})
+        assert page.status_code == 200 and not any(n in page.text for n in DEWI_NIKS)
+        assert page.text.count("357305******") >= 2
+        assert ('id="reveal"' in page.text) is offered, login
+
+    # refused: kecamatan staff (even if also analysts) and Airflow users without a warehouse login; nothing logged
+    for login in (reviewers["kecamatan"], reviewers["both"], "analyst-without-warehouse-login"):
+        refused = client.post(f"{PREFIX}/reveal", data=pair, cookies={"_token": token(login)})
+        assert refused.status_code == 403 and not any(n in refused.text for n in DEWI_NIKS), login
+    assert client.post(f"{PREFIX}/reveal", data=pair).status_code == 401
+    assert _access_log(url) == []
+
+    # the analyst reveals: both NIKs in full, the page says so, one log row naming the pair and not the NIK
+    revealed = client.post(f"{PREFIX}/reveal", data=pair, cookies={"_token": token(reviewers["analyst"])})
+    assert revealed.status_code == 200
+    assert all(n in revealed.text for n in DEWI_NIKS) and 'id="revealed"' in revealed.text
+    assert _access_log(url) == [(reviewers["analyst"], "intermediate.int_identity__source_records",
+                                 f"review page reveal: {DEWI[0]} / {DEWI[1]}", None)]
+    logged = caplog.text + repr(_access_log(url))
+    assert reviewers["analyst"] in caplog.text and not any(n in logged for n in DEWI_NIKS)
+    # revealing is not deciding: the pair is still pending
+    assert DEWI[1] in client.get(f"{PREFIX}/", cookies={"_token": token(reviewers["analyst"])}).text
 
 
 @pytest.fixture
