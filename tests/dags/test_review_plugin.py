@@ -165,3 +165,69 @@ def test_an_analyst_decides_a_pair_in_the_browser_and_the_next_run_honours_it(se
     assert after[DEWI[0]] == after[DEWI[1]], "the decision holds in the next run"
     link_run(3)
     assert person_of_record(url) == after
+
+
+def _decide_in_browser(page, base: str, pair: tuple[str, str], choice: str, reason: str) -> None:
+    """Open the pair's page (from the queue if it is pending, else by its address) and post the decision."""
+    pending = page.locator("#pending tr", has_text=pair[1])
+    if page.url.rstrip("/").endswith(PREFIX) and pending.count():
+        pending.get_by_role("link", name="review").click()
+    else:
+        page.goto(f"{base}{PREFIX}/pair?left={pair[0]}&right={pair[1]}")
+    page.get_by_label(choice).check()
+    page.get_by_label("Reason").fill(reason)
+    page.get_by_role("button", name="Save decision").click()
+    page.wait_for_selector("#pending, #empty")
+
+
+def _dim_person(url: str, person_id: int) -> tuple:
+    with warehouse.connect(url) as conn:
+        return conn.execute("select source_records, in_dtks, in_umkm from marts.dim_person where person_id = %s",
+                            (person_id,)).fetchone()
+
+
+def test_decisions_made_on_the_page_hold_through_the_build_dag_in_person_record_and_dim_person(served, dagbag):
+    """The round trip: decide on the page, run the build DAG (dag.test), the published dim_person shows it. One
+    build run carries both kinds: a match merges Dewi's two records, a non-match overturning an earlier match
+    splits Rizki's."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.fixtures.dag_runs import run_dag
+
+    base, token, url = served
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        context = browser.new_context()
+        context.add_cookies([{"name": "_token", "value": token("analyst-1"), "url": base}])
+        page = context.new_page()
+        page.goto(f"{base}{PREFIX}/")
+        _decide_in_browser(page, base, RIZKI, "Same person (match)", "looked alike at first sight")
+        link_run(2)  # a scheduled linkage in between: Rizki's two records are one person now
+        merged = person_of_record(url)
+        assert merged[RIZKI[0]] == merged[RIZKI[1]] and merged[DEWI[0]] != merged[DEWI[1]]
+
+        page.goto(f"{base}{PREFIX}/")
+        _decide_in_browser(page, base, RIZKI, "Different persons (non-match)", "kelurahan: two men of that name")
+        _decide_in_browser(page, base, DEWI, "Same person (match)", "same woman, moved house; KTP seen")
+        browser.close()
+
+    dagrun = run_dag(dagbag, "lintas_build_warehouse")
+    assert dagrun.state == "success", {ti.task_id: ti.state for ti in dagrun.get_task_instances()
+                                       if ti.state != "success"}
+    with warehouse.connect(url) as conn:
+        (link_run_id,) = conn.execute("select link_run_id from identity.link_run where airflow_run_id = %s",
+                                      (dagrun.run_id,)).fetchone()
+        decisions = dict(conn.execute("select decision || ' ' || record_key_r, review_decision_id"
+                                      " from identity.review_decision"))
+        events = conn.execute("select event, review_decision_ids from identity.person_event"
+                              " where link_run_id = %s order by event", (link_run_id,)).fetchall()
+        methods = dict(conn.execute("select record_key, match_method from identity.person_record"))
+    after = person_of_record(url)
+    # identity.person_record: Dewi merged by the match, Rizki split by the non-match, each event naming its decision
+    assert after[DEWI[0]] == after[DEWI[1]] and methods[DEWI[0]] == methods[DEWI[1]] == "review"
+    assert after[RIZKI[0]] != after[RIZKI[1]]
+    assert events == [("merge", [decisions[f"match {DEWI[1]}"]]), ("split", [decisions[f"non_match {RIZKI[1]}"]])]
+    # the published mart: one Dewi known to both agencies; two Rizkis, one per agency
+    assert _dim_person(url, after[DEWI[0]]) == (2, True, True)
+    assert _dim_person(url, after[RIZKI[0]]) == (1, True, False)
+    assert _dim_person(url, after[RIZKI[1]]) == (1, False, True)
