@@ -120,8 +120,9 @@ def train(prepared: pd.DataFrame, path: Path = MODEL_PATH, *, version: int | Non
     second blocking is mostly families, EM took them as the "matches" and birth date levels collapsed
     (exact birth date m 0.034, some levels 1e-150 or refused by Splink 5 as 0.0).
 
-    `start_from`: re-estimate a saved model rather than the code's untrained settings; a level the data never
-    shows (a small city has no name one typo apart) keeps that model's value instead of having none."""
+    `start_from`: re-estimate a saved model rather than the code's untrained settings; a comparison no label pair
+    can show (mother's name between DTKS and UMKM, where only DTKS has it) keeps that model's m values.
+    Splink offers no per-level hold in its training API: `_fix_m` sets the flag its estimators read (Splink 5.0)."""
     from splink import block_on
 
     if version is None:
