@@ -6,7 +6,8 @@
 Runs the real pipeline into a fresh warehouse database (every channel, the raw gates, dbt up to
 int_identity__source_records), then `linkage.link` in a child process (seconds and peak memory of that process),
 then scores pairwise precision / recall / F1 per source pair against the truth files, beside the exact-NIK-join
-baseline. `--train` first re-estimates the Splink model on this data and saves it to the repo's model path.
+baseline. `--train` first re-estimates the Splink model on this data (`training.retrain`: a new version under
+LINTAS_HOME/models/linkage, never the reviewed model), compares it with the model in use and links with it.
 `--compare` scores a retrained model and the reviewed one on this data and writes the comparison report beside the
 candidate (lintas.identity.model_report).
 WAREHOUSE_SERVER=postgresql://postgres@127.0.0.1:5432/postgres (default) selects the server.
@@ -30,7 +31,7 @@ from pathlib import Path
 import pandas as pd
 
 from lintas import pipeline, settings, warehouse
-from lintas.identity import features, linkage, model_report, nik, scoring
+from lintas.identity import features, linkage, model_report, nik, scoring, training
 from lintas.load.raw import RunContext
 from lintas.transform import dbt
 from lintas_sandbox.standins.dapodik import DapodikServer
@@ -142,14 +143,22 @@ def main() -> None:
                 pd.Series(true).to_pickle(args.dump / "truth.pkl")
             if args.train:
                 started = time.perf_counter()
-                scoring.train(features.prepare(features.read_source_records(url)))
-                print(f"trained model {scoring.model_version()} in {time.perf_counter() - started:.0f}s")
+                trained = training.retrain(url)
+                print(f"trained model {trained['model_version']} in {time.perf_counter() - started:.0f}s:"
+                      f" {trained['path']} (the linkage below uses it)")
+                args.compare = Path(trained["path"])
             if args.compare:
                 bench = model_report.bench_scores(
                     {"reviewed": scoring.model_path(), "candidate": args.compare},
                     features.prepare(features.read_source_records(url)), true, score)
                 written = model_report.write(model_report.compare(args.compare, bench=bench))
                 print(f"model comparison: {written['markdown']}")
+                for label, scores in bench.items():
+                    print(f"  {label}: cross-agency precision {scores['precision']:.4f}, recall"
+                          f" {scores['recall']:.4f}")
+            if args.train:
+                os.environ["LINTAS_LINKAGE_MODEL"] = str(args.compare)  # the child process links with it
+                settings.reload()
             started = time.perf_counter()
             # in a child process, so its peak memory is measured alone; exceptions come back to here
             with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:

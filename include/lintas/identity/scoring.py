@@ -39,6 +39,11 @@ MODEL_COLUMNS = ["unique_id", "source", "nik", "name", "first_name", "last_name"
 # now, largest name block 31 records; 5x: 26.2 M.) Part of the code, not of the trained model: changing them
 # needs no retraining.
 MAX_BLOCK_RECORDS = 100
+# Training (`train`): random pairs for u (every pair of a small city; 0.3% of a city's), the largest NIK group
+# taken as one person's records, and the smallest m or u any level may have.
+TRAINING_U_PAIRS = 5e6
+MAX_LABEL_GROUP = 10
+MIN_PROBABILITY = 1e-6
 
 
 def _columns(*keys: str | sql.Composable) -> sql.Composed:
@@ -99,32 +104,130 @@ def check_splink_accepts(path: Path) -> None:
 
 def train(prepared: pd.DataFrame, path: Path = MODEL_PATH, *, version: int | None = None,
           start_from: Path | None = None) -> Path:
-    """Estimate the model on these records (u by random sampling, m by EM on two blockings) and save it with
-    its version (`version`, else one more than the model at `path`) and what it was trained on (counts only).
+    """Estimate the model on these records and save it with its version (`version`, else one more than the
+    model at `path`) and what it was trained on (counts only). How (Splink's recommended order):
 
-    `start_from`: re-estimate a saved model rather than the code's untrained settings; a level the data never
-    shows (a small city has no name one typo apart) keeps that model's value instead of having none."""
+    - the prior from the deterministic rule (same NIK and birth date, recall 0.8);
+    - u of every level by random sampling (TRAINING_U_PAIRS pairs: every pair of a small city);
+    - m of every comparison but the NIK from labels: the pairs of records with the same valid NIK are the same
+      person (`nik_label_pairs`); their names, birth dates, mothers, places are what a match looks like;
+    - m of the NIK by EM on the pairs of the same birth date (blocking leaves the NIK free), every other m and u
+      held at the values above, so EM has one unknown left and cannot drift to households or namesakes;
+    - a floor (MIN_PROBABILITY) under every m and u: a level the training pairs never show is rare, not
+      impossible, and a probability of 1e-150 turns one typo into a veto.
+
+    Before, m came from EM alone (blocked on birth date, then on given name + kelurahan): in a small city the
+    second blocking is mostly families, EM took them as the "matches" and birth date levels collapsed
+    (exact birth date m 0.034, some levels 1e-150 or refused by Splink 5 as 0.0).
+
+    `start_from`: re-estimate a saved model rather than the code's untrained settings; a comparison no label pair
+    can show (mother's name between DTKS and UMKM, where only DTKS has it) keeps that model's m values.
+    Splink offers no per-level hold in its training API: `_fix_m` sets the flag its estimators read (Splink 5.0)."""
     from splink import block_on
 
     if version is None:
         version = model_metadata(path).get("version", 0) + 1 if path.exists() else 1
     model_settings = _untrained_settings() if start_from is None else load_model(start_from)
+    labels = nik_label_pairs(prepared)
     with duckdb_connection() as con:
         linker = _linker(prepared, model_settings, con)
         linker.training.estimate_probability_two_random_records_match([block_on("nik", "dob")], recall=0.8)
-        linker.training.estimate_u_using_random_sampling(max_pairs=2e6, seed=1)
+        linker.training.estimate_u_using_random_sampling(max_pairs=TRAINING_U_PAIRS, seed=1)
+        nik_levels = _levels(linker, "nik")
+        other_levels = [cl for cc in linker._settings_obj.comparisons if cc.output_column_name != "nik"
+                        for cl in cc._comparison_levels_excluding_null]
+        if len(labels):
+            con.register("nik_label_pairs", labels)
+            _fix_m(nik_levels, True)  # every label pair agrees on the NIK by construction: no evidence for it
+            linker.training.estimate_m_from_pairwise_labels("nik_label_pairs")
+            _fix_m(nik_levels, False)
+            _smooth_label_m(linker, labels, prepared)
+        _fix_m(other_levels, True)
         linker.training.estimate_parameters_using_expectation_maximisation(block_on("dob"))
-        linker.training.estimate_parameters_using_expectation_maximisation(block_on("first_name", "kelurahan"))
+        _fix_m(other_levels, False)
         model = linker.misc.save_model_to_json(overwrite=True)
     model.pop("linker_uid", None)  # random per run: two trainings on the same data give the same file
+    floored = apply_floor(model)
     model[METADATA_KEY] = {"version": version, "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
                            "records": len(prepared), "records_per_source": prepared["source"].value_counts()
-                           .sort_index().to_dict()}
+                           .sort_index().to_dict(), "label_pairs": len(labels), "floored_levels": floored}
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps(model, indent=4) + "\n", encoding="utf-8")
     tmp.replace(path)
     return path
+
+
+def nik_label_pairs(prepared: pd.DataFrame) -> pd.DataFrame:
+    """unique_id_l, unique_id_r: pairs of records with the same valid NIK (not a family card number, not
+    contradicted by the record), the training labels of a match. A NIK on more than MAX_LABEL_GROUP records is
+    left out (a NIK shared by a family is not one person's)."""
+    keyed = prepared.loc[prepared["nik_valid"].fillna(False).astype(bool) & prepared["nik"].notna(),
+                         ["unique_id", "nik"]]
+    sizes = keyed.groupby("nik")["unique_id"].transform("size")
+    keyed = keyed.loc[(sizes > 1) & (sizes <= MAX_LABEL_GROUP)]
+    pairs = keyed.merge(keyed, on="nik", suffixes=("_l", "_r"))
+    pairs = pairs.loc[pairs["unique_id_l"] < pairs["unique_id_r"], ["unique_id_l", "unique_id_r"]]
+    return pairs.reset_index(drop=True)
+
+
+def _smooth_label_m(linker, labels: pd.DataFrame, prepared: pd.DataFrame) -> None:
+    """m from the labels with half a pseudo-pair per level (Jeffreys' prior): (count + 0.5) / (n + 0.5 * levels),
+    n the label pairs with the column on both records. A level no label pair shows (a small city's labels have no
+    birth-date typo) gets a small m instead of keeping the start model's value (the level values would no
+    longer sum to 1) or none."""
+    present = prepared.set_index("unique_id").notna()
+    for cc in linker._settings_obj.comparisons:
+        if cc.output_column_name == "nik" or cc.output_column_name not in present:
+            continue
+        column = present[cc.output_column_name]
+        n = int((column.loc[labels["unique_id_l"]].to_numpy() & column.loc[labels["unique_id_r"]].to_numpy()).sum())
+        if n == 0:
+            continue  # no evidence at all: the start model's values stay
+        levels = cc._comparison_levels_excluding_null
+        for cl in levels:
+            m = cl.m_probability
+            count = m * n if isinstance(m, int | float) and _trained_by_labels(cl) else 0.0
+            cl.m_probability = (count + 0.5) / (n + 0.5 * len(levels))
+
+
+def _trained_by_labels(cl) -> bool:
+    last = cl._trained_m_probabilities[-1] if cl._trained_m_probabilities else {}
+    return "labels" in last.get("description", "") and isinstance(last.get("probability"), int | float)
+
+
+def apply_floor(model: dict, floor: float | None = None) -> int:
+    """Raise every m and u below `floor` (MIN_PROBABILITY) to it, taking the difference from the comparison's
+    largest level so each still sums to 1. Returns how many values were raised."""
+    floor = MIN_PROBABILITY if floor is None else floor
+    raised = 0
+    for comparison in model.get("comparisons", []):
+        levels = [lv for lv in comparison.get("comparison_levels", []) if not lv.get("is_null_level")]
+        for kind in ("m_probability", "u_probability"):
+            values = [lv.get(kind) for lv in levels]
+            if not all(isinstance(v, int | float) for v in values):
+                continue
+            low = [i for i, v in enumerate(values) if v < floor]
+            if not low:
+                continue
+            largest = max(range(len(values)), key=values.__getitem__)
+            for i in low:
+                levels[largest][kind] -= floor - values[i]
+                levels[i][kind] = floor
+            raised += len(low)
+    return raised
+
+
+def _levels(linker, comparison: str) -> list:
+    return [cl for cc in linker._settings_obj.comparisons if cc.output_column_name == comparison
+            for cl in cc._comparison_levels_excluding_null]
+
+
+def _fix_m(levels: list, fixed: bool) -> None:
+    """Hold (or free) the m of these levels during the next estimation. Splink reads the flag per level
+    (`fix_m_probability` in a level's settings); its training methods only offer all or none."""
+    for cl in levels:
+        cl._fix_m_probability = fixed
 
 
 def predict_pairs(prepared: pd.DataFrame, path: Path = MODEL_PATH) -> pd.DataFrame:

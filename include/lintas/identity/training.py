@@ -35,10 +35,10 @@ def _version(path: Path) -> int:
         return 0
 
 
-def validate_model(path: Path) -> list[str]:
+def validate_model(path: Path, *, floor: float = 0.0) -> list[str]:
     """Problems that make a model unusable (empty list: valid): every comparison level but the null level has
-    m and u probabilities in (0, 1] that sum to about 1 per comparison, the prior is a probability, and Splink
-    accepts the settings."""
+    m and u probabilities in (floor, 1] (a retrained model: at least scoring.MIN_PROBABILITY, no collapsed level)
+    that sum to about 1 per comparison, the prior is a probability, and Splink accepts the settings."""
     problems: list[str] = []
     try:
         model = json.loads(path.read_text(encoding="utf-8"))
@@ -59,6 +59,8 @@ def validate_model(path: Path) -> list[str]:
             values = [lv.get(kind) for lv in levels]
             if any(not isinstance(v, int | float) or math.isnan(v) or not 0 < v <= 1 for v in values):
                 problems.append(f"{name}: a level has no usable {kind}")
+            elif any(v < floor for v in values):
+                problems.append(f"{name}: a level's {kind} is below {floor:g} (collapsed)")
             elif abs(sum(values) - 1) > 0.01:
                 problems.append(f"{name}: {kind} values sum to {sum(values):.3f}")
     if not problems:
@@ -81,7 +83,7 @@ def retrain(url: str, *, out_dir: Path | None = None) -> dict:
     version = max([_version(current), *existing]) + 1
     path = out_dir / f"splink_model_v{version}.json"
     scoring.train(prepared, path, version=version, start_from=current)
-    problems = validate_model(path)
+    problems = validate_model(path, floor=scoring.MIN_PROBABILITY)
     if problems:
         path.replace(path.with_suffix(".rejected.json"))
         raise TrainingError(f"retrained model v{version} is not valid: {'; '.join(problems)}")

@@ -1,20 +1,36 @@
 """The clerical review queue: the pairs the latest linkage run was unsure about and no reviewer has settled, the
 evidence for one pair (both records side by side, which compared fields agree), and a reviewer's decision
-(identity.review_decision; the next linkage run honours it: lintas.identity.constraints)."""
+(identity.review_decision; the next linkage run honours it: lintas.identity.constraints).
+
+NIK and No. KK are masked in the evidence. A reviewer may reveal them for one pair if the warehouse login of the same
+name (`lintas access grant-login`) may read identities: a member of lintas_engineer or lintas_analyst, as for
+`lintas explain-person --reveal`, and never kecamatan staff (a member of lintas_kecamatan, whatever else it holds).
+Every reveal is written to audit.access_log (who, when, which pair; never the values)."""
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 from psycopg import sql
 
-from lintas import warehouse
+from lintas import access, warehouse
 from lintas.identity import constraints, features
 from lintas.privacy.subject import mask
+
+log = logging.getLogger(__name__)
+
+REVEALING_ROLES = ("engineer", "analyst")  # may see NIK and No. KK, as for `lintas explain-person --reveal`
+NEVER_REVEALING = ("kecamatan",)  # never, even when also granted a revealing role
+REVEAL_READS = "intermediate.int_identity__source_records"  # what a reveal reads, as audit.access_log names it
 
 
 class ReviewError(ValueError):
     """A decision the queue refuses (unknown pair or decision, no reason). Names no personal data."""
+
+
+class RevealRefused(ReviewError):
+    """The reviewer may not see NIK and No. KK."""
 
 
 @dataclass(frozen=True)
@@ -64,20 +80,54 @@ class Evidence:
     persons: list[tuple[int | None, str | None]]  # left, right: person id and match method now
     comparison: list[tuple[str, str]]  # COMPARED label -> 'agree', 'disagree' or 'missing'
     decisions: list[tuple[str, str, str, str]]  # the pair's history: decision, reviewer, when, reason
+    revealed: bool = False  # NIK and No. KK shown in full
 
 
 def _shown(value) -> str:
     return "" if value is None else str(value)
 
 
-def evidence(record_key_l: str, record_key_r: str, url: str) -> Evidence:
+def may_reveal(reviewer: str, url: str) -> bool:
+    """Whether this reviewer may see a pair's NIK and No. KK: their warehouse login (same name) is a member of a
+    REVEALING_ROLES role and of no NEVER_REVEALING one. A reviewer without a warehouse login never may."""
+    def members_of(kinds):
+        return [access.ROLES[k] for k in kinds]
+
+    with warehouse.connect(url) as conn:
+        row = conn.execute(
+            "select exists (select 1 from pg_roles g where g.rolname = any(%(yes)s)"
+            "               and pg_has_role(r.oid, g.oid, 'member')),"
+            " exists (select 1 from pg_roles g where g.rolname = any(%(no)s) and pg_has_role(r.oid, g.oid, 'member'))"
+            " from pg_roles r where r.rolname = %(login)s",
+            {"yes": members_of(REVEALING_ROLES), "no": members_of(NEVER_REVEALING), "login": reviewer}).fetchone()
+    return bool(row and row[0] and not row[1])
+
+
+def reveal(record_key_l: str, record_key_r: str, reviewer: str, url: str) -> Evidence:
+    """The pair's evidence with NIK and No. KK in full, for a reviewer who may see them (`may_reveal`; else
+    RevealRefused). The reveal is logged in audit.access_log before anything is read: reviewer, time, the pair's
+    record keys; never a value."""
+    if not may_reveal(reviewer, url):
+        raise RevealRefused("this reviewer may not see NIK and No. KK (needs a warehouse login in lintas_engineer"
+                            " or lintas_analyst; kecamatan staff never)")
+    left, right = sorted((record_key_l, record_key_r))
+    with warehouse.connect(url) as conn:
+        conn.execute("insert into audit.access_log (login, relation, via) values (%s, %s, %s)",
+                     (reviewer, REVEAL_READS, f"review page reveal: {left} / {right}"))
+    log.info("review page: %s revealed the NIK and No. KK of pair %s / %s", reviewer, left, right)
+    return evidence(left, right, url, reveal=True)
+
+
+def evidence(record_key_l: str, record_key_r: str, url: str, *, reveal: bool = False) -> Evidence:
+    """The pair side by side; NIK and No. KK masked unless `reveal` (only through `reveal()`, which checks and
+    logs)."""
     left, right = sorted((record_key_l, record_key_r))
     raw = features.read_source_records(url, [left, right])
     if len(raw) != 2:
         raise ReviewError("the pair's records are not in the warehouse")
     prepared = features.prepare(raw).set_index("unique_id")
     raw = raw.set_index("record_key")
-    records = [{label: mask(_shown(raw.at[key, column])) if column in MASKED and raw.at[key, column]
+    records = [{label: mask(_shown(raw.at[key, column])) if column in MASKED and raw.at[key, column] and not reveal
                 else _shown(raw.at[key, column]) for column, label in SHOWN} for key in (left, right)]
     comparison = []
     for column, label in COMPARED:
@@ -97,7 +147,7 @@ def evidence(record_key_l: str, record_key_r: str, url: str) -> Evidence:
             " order by decided_at desc, review_decision_id desc", (left, right)).fetchall()
     return Evidence(left, right, float(probability[0]) if probability else None, records,
                     [person.get(left, (None, None)), person.get(right, (None, None))], comparison,
-                    [tuple(row) for row in history])
+                    [tuple(row) for row in history], reveal)
 
 
 def decide(record_key_l: str, record_key_r: str, decision: str, reviewer: str, reason: str,

@@ -4,7 +4,9 @@ api-server, behind Airflow's login: the reviewer is the Airflow user (the UI's s
 and the auth manager decides who may see (GET) and decide (POST) on the custom view REVIEW_RESOURCE.
 
 Links and the form's action are relative: the app does not know the prefix it is mounted under. NIK and No. KK are
-masked; record values are only rendered into the page, never logged."""
+masked; a reviewer whose warehouse login may read identities (lintas.review.queue.may_reveal: engineer or analyst,
+never kecamatan staff) gets a "Reveal" button that posts to `reveal` and shows that pair in full, logged in
+audit.access_log. Record values are only rendered into the page, never logged."""
 
 import logging
 from collections.abc import Callable
@@ -49,8 +51,14 @@ _PAIR = _PAGE.replace("{% block body %}{% endblock %}", """
 <table id="records"><tr><th></th><th>{{ e.record_key_l }}</th><th>{{ e.record_key_r }}</th></tr>
 {% for label in labels %}<tr><th>{{ label }}</th><td>{{ e.records[0][label] }}</td><td>{{ e.records[1][label] }}</td>
 </tr>{% endfor %}
+{% if e.revealed %}<tr id="revealed"><th colspan="3">NIK and No. KK revealed to {{ reviewer }}
+(logged)</th></tr>{% endif %}
 <tr><th>Person now</th>{% for pid, method in e.persons %}<td>{{ pid or "" }} ({{ method or "not linked" }})</td>
 {% endfor %}</tr></table>
+{% if can_reveal and not e.revealed %}<form method="post" action="reveal" id="reveal">
+<input type="hidden" name="left" value="{{ e.record_key_l }}">
+<input type="hidden" name="right" value="{{ e.record_key_r }}">
+<button type="submit">Reveal NIK and No. KK (logged)</button></form>{% endif %}
 <h2>Evidence</h2>
 <table id="evidence">{% for label, outcome in e.comparison %}
 <tr class="{{ outcome }}"><th>{{ label }}</th><td>{{ outcome }}</td></tr>{% endfor %}</table>
@@ -70,6 +78,11 @@ _PAIR = _PAGE.replace("{% block body %}{% endblock %}", """
 CHOICES = list(zip(constraints.DECISIONS, ["Same person (match)", "Different persons (non-match)", "Unsure"],
                    strict=True))
 _templates = Environment(autoescape=True)
+
+
+def _render_pair(shown: queue.Evidence, login: str, *, can_reveal: bool) -> str:
+    return _templates.from_string(_PAIR).render(title="Same person?", reviewer=login, e=shown, can_reveal=can_reveal,
+                                                labels=[label for _, label in queue.SHOWN], choices=CHOICES)
 
 
 def _airflow_reviewer() -> Callable:
@@ -110,8 +123,17 @@ def create_app(url: str | None = None, reviewer: Callable | None = None) -> Fast
             shown = queue.evidence(left, right, warehouse_url())
         except queue.ReviewError as refused:
             raise HTTPException(status_code=404, detail=str(refused)) from None
-        return _templates.from_string(_PAIR).render(title="Same person?", reviewer=login, e=shown,
-                                                    labels=[label for _, label in queue.SHOWN], choices=CHOICES)
+        return _render_pair(shown, login, can_reveal=queue.may_reveal(login, warehouse_url()))
+
+    @app.post("/reveal", response_class=HTMLResponse)
+    def reveal(left: Annotated[str, Form()], right: Annotated[str, Form()], login: Reviewer) -> str:
+        try:
+            shown = queue.reveal(left, right, login, warehouse_url())
+        except queue.RevealRefused as refused:
+            raise HTTPException(status_code=403, detail=str(refused)) from None
+        except queue.ReviewError as refused:
+            raise HTTPException(status_code=404, detail=str(refused)) from None
+        return _render_pair(shown, login, can_reveal=True)
 
     @app.post("/decide")
     def decide(left: Annotated[str, Form()], right: Annotated[str, Form()], decision: Annotated[str, Form()],
