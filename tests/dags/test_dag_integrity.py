@@ -102,17 +102,20 @@ def test_retention_runs_daily_in_one_task(dagbag):
     assert [t.task_id for t in dag.tasks] == ["purge"]
 
 
-# Each DAG file parses in at most this long once Airflow is imported: the DAG processor re-parses every file
-# every few minutes (Airflow's guidance: keep top-level code cheap; dag_file_processor_timeout is 50 s).
+# Each DAG file parses in at most this much CPU time once Airflow is imported: the DAG processor re-parses every
+# file every few minutes (Airflow's guidance: keep top-level code cheap; dag_file_processor_timeout is 50 s).
+# CPU seconds of the parsing process, not wall seconds: the parse's own cost, which other work on a shared
+# machine does not inflate (wall time at load 10-17 on 2 cores read 3.6 s for a 0.6 s parse).
 PARSE_BUDGET_SECONDS = 2.0
 _TIME_PARSE = """
 import json, sys, time
 import airflow  # noqa: F401 - Airflow's own import (and its authoring API, below) is not the DAG file's cost
 from airflow.dag_processing.dagbag import DagBag
 from airflow.sdk import dag, task  # noqa: F401
-started = time.perf_counter()
+started, cpu_started = time.perf_counter(), time.process_time()
 bag = DagBag(dag_folder=sys.argv[1])
-print(json.dumps({"seconds": time.perf_counter() - started, "dags": sorted(bag.dag_ids),
+print(json.dumps({"seconds": time.process_time() - cpu_started, "wall_seconds": time.perf_counter() - started,
+                  "dags": sorted(bag.dag_ids),
                   "errors": {k: str(v)[:500] for k, v in bag.import_errors.items()}}))
 """
 
@@ -133,7 +136,7 @@ def test_dag_file_parses_within_budget(dag_file):
         assert proc.returncode == 0, proc.stderr[-2000:]
         results.append(json.loads(proc.stdout.strip().splitlines()[-1]))
     result = min(results, key=lambda r: r["seconds"])
-    print(f"{dag_file.name}: parsed in {result['seconds']:.2f}s")
+    print(f"{dag_file.name}: parsed in {result['seconds']:.2f} CPU s ({result['wall_seconds']:.2f} s wall)")
     assert result["errors"] == {}
     assert result["dags"], f"{dag_file.name} defines no DAG"
-    assert result["seconds"] <= PARSE_BUDGET_SECONDS, f"{dag_file.name} took {result['seconds']:.2f}s to parse"
+    assert result["seconds"] <= PARSE_BUDGET_SECONDS, f"{dag_file.name} took {result['seconds']:.2f} CPU s to parse"
