@@ -52,9 +52,12 @@ def spark_session() -> Iterator[object]:
     if active is not None:
         yield active
         return
+    builder = SparkSession.builder.appName(APP_NAME)
+    if "PYSPARK_GATEWAY_PORT" not in settings.current().environment:
+        # started by this process, not by spark-submit (which sets the master and starts the JVM itself)
+        builder = builder.master(settings.spark_master())
     with tempfile.TemporaryDirectory(prefix="lintas-spark-") as scratch:
-        session = (SparkSession.builder.appName(APP_NAME).master(settings.spark_master())
-                   .config("spark.jars", similarity_jar_location())
+        session = (builder.config("spark.jars", similarity_jar_location())
                    .config("spark.ui.enabled", "false").config("spark.ui.showConsoleProgress", "false")
                    .config("spark.local.dir", scratch)
                    .config("spark.sql.execution.arrow.pyspark.enabled", "true")
