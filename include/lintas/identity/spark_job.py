@@ -4,21 +4,21 @@
         --conf spark.kubernetes.container.image=REGISTRY/lintas:TAG ... \
         local:///opt/lintas/include/lintas/identity/spark_job.py
 
-The driver runs `pipeline.link_identities` with LINTAS_LINKAGE_BACKEND=spark in the session spark-submit made; it
-needs the warehouse (WAREHOUSE_URL) and the LINTAS_* settings like an Airflow worker. Prints the counts (JSON)."""
+The driver runs `pipeline.link_identities` in the session spark-submit made (LINTAS_LINKAGE_BACKEND=spark, e.g.
+`--conf spark.kubernetes.driverEnv.LINTAS_LINKAGE_BACKEND=spark`); it needs the warehouse (WAREHOUSE_URL) and
+the LINTAS_* settings like an Airflow worker. Prints the counts (JSON)."""
 
 from __future__ import annotations
 
 import json
-import os
 import sys
 
 
 def main() -> int:
     from lintas import pipeline, settings
 
-    os.environ["LINTAS_LINKAGE_BACKEND"] = "spark"  # this entry point exists only to link on Spark
-    settings.reload()
+    if settings.linkage_backend() != "spark":  # else the driver would score on DuckDB and the executors idle
+        raise settings.ConfigurationError("spark_job.py links on Spark: set LINTAS_LINKAGE_BACKEND=spark")
     print(json.dumps(pipeline.link_identities()))
     return 0
 
