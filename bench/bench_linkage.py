@@ -1,7 +1,7 @@
 """Benchmark: identity resolution on the generator's data, scored against the hidden truth.
 
     .venv/bin/python bench/bench_linkage.py --scale small|city|5 [--profile default|second] [--train]
-        [--compare CANDIDATE_MODEL_JSON]
+        [--compare CANDIDATE_MODEL_JSON] [--backend duckdb|spark|duckdb,spark]
 
 Runs the real pipeline into a fresh warehouse database (every channel, the raw gates, dbt up to
 int_identity__source_records), then `linkage.link` in a child process (seconds and peak memory of that process),
@@ -10,6 +10,8 @@ baseline. `--train` first re-estimates the Splink model on this data (`training.
 LINTAS_HOME/models/linkage, never the reviewed model), compares it with the model in use and links with it.
 `--compare` scores a retrained model and the reviewed one on this data and writes the comparison report beside the
 candidate (lintas.identity.model_report).
+`--backend` (LINTAS_LINKAGE_BACKEND) links on DuckDB, on Spark (local mode: `make spark`), or on both in turn on the
+same warehouse: seconds and peak memory of each (the JVM's included), and whether they found the same persons.
 WAREHOUSE_SERVER=postgresql://postgres@127.0.0.1:5432/postgres (default) selects the server.
 """
 
@@ -87,6 +89,13 @@ def _pairs(cluster_of: dict[str, object]) -> Counter:
     return pairs
 
 
+def _persons(person_of: dict[str, int]) -> set[frozenset[str]]:
+    members: dict[int, set[str]] = defaultdict(set)
+    for key, person in person_of.items():
+        members[person].add(key)
+    return {frozenset(m) for m in members.values()}
+
+
 def score(predicted: dict[str, object], true: dict[str, int]) -> dict[tuple[str, str], tuple]:
     keys = [k for k in predicted if k in true]
     both = {k: (predicted[k], true[k]) for k in keys}
@@ -100,11 +109,41 @@ def score(predicted: dict[str, object], true: dict[str, int]) -> dict[tuple[str,
     return out
 
 
-def link_measured(url: str) -> tuple[dict, float]:
-    """`linkage.link` and the peak resident memory of the process running it, in MB. Run in a child process:
-    the peak of RUSAGE_CHILDREN would be that of the largest child so far, dbt's subprocess included."""
-    summary = linkage.link(url, run_id="bench")
-    return summary, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+def _tree_rss_mb(root) -> float:
+    import psutil
+
+    total = 0
+    for process in [root, *root.children(recursive=True)]:
+        try:
+            total += process.memory_info().rss
+        except psutil.Error:
+            pass
+    return total / 2**20
+
+
+def link_measured(url: str) -> tuple[dict, float, float]:
+    """`linkage.link`, the peak resident memory of the process running it and the peak of it and its children
+    together (sampled every 0.2 s: Spark's JVM is a child), in MB. Run in a child process: the peak of
+    RUSAGE_CHILDREN would be that of the largest child so far, dbt's subprocess included."""
+    import threading
+
+    import psutil
+
+    root, peak, done = psutil.Process(), [0.0], threading.Event()
+
+    def sample():
+        while not done.wait(0.2):
+            peak[0] = max(peak[0], _tree_rss_mb(root))
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    try:
+        summary = linkage.link(url, run_id="bench")
+    finally:
+        done.set()
+        sampler.join()
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return summary, own, max(peak[0], own)
 
 
 def main() -> None:
@@ -116,6 +155,8 @@ def main() -> None:
     parser.add_argument("--train", action="store_true", help="re-estimate and save the model on this data first")
     parser.add_argument("--compare", type=Path, help="a retrained model JSON: score it and the model in use on this"
                         " data and write the comparison report beside it")
+    parser.add_argument("--backend", default="duckdb", help="LINTAS_LINKAGE_BACKEND of the linkage: duckdb, spark,"
+                        " or duckdb,spark (both in turn on the same data, compared)")
     parser.add_argument("--dump", type=Path, help="also save the linkage input and the truth here (pickle, for"
                         " bench/diagnose_linkage.py); it holds personal data: a private folder only")
     args = parser.parse_args()
@@ -159,22 +200,37 @@ def main() -> None:
             if args.train:
                 os.environ["LINTAS_LINKAGE_MODEL"] = str(args.compare)  # the child process links with it
                 settings.reload()
-            started = time.perf_counter()
-            # in a child process, so its peak memory is measured alone; exceptions come back to here
-            with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
-                summary, peak_mb = pool.submit(link_measured, url).result()
-            seconds = time.perf_counter() - started
+            runs = {}
+            for backend in args.backend.split(","):
+                os.environ["LINTAS_LINKAGE_BACKEND"] = backend  # read by the spawned child's settings
+                started = time.perf_counter()
+                # in a child process, so its peak memory is measured alone; exceptions come back to here
+                with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
+                    summary, peak_mb, tree_mb = pool.submit(link_measured, url).result()
+                seconds = time.perf_counter() - started
+                with warehouse.connect(url) as conn:
+                    predicted = dict(conn.execute("select record_key, person_id from identity.person_record"))
+                runs[backend] = (summary, seconds, peak_mb, tree_mb, predicted)
             with warehouse.connect(url) as conn:
-                predicted = dict(conn.execute("select record_key, person_id from identity.person_record"))
                 raw_nik = dict(conn.execute(
                     "select record_key, nik from intermediate.int_identity__source_records"))
         finally:
             warehouse.drop_database(url)
     baseline = {k: (nik.clean(v) or f"none:{k}") for k, v in raw_nik.items()}
     print(f"machine: {os.cpu_count()} cores, load average over the last 15 min {os.getloadavg()[2]:.1f}")
-    print(f"linkage: {summary['records']:,} records -> {summary['persons']:,} persons, "
-          f"{seconds:.1f}s, peak {peak_mb:,.0f} MB (child process), review pairs {summary['review_pairs']:,}")
-    print("  seconds per phase: " + ", ".join(f"{k} {v}" for k, v in summary["phases"].items()))
+    for backend, (summary, seconds, peak_mb, tree_mb, _) in runs.items():
+        print(f"linkage ({backend}): {summary['records']:,} records -> {summary['persons']:,} persons, "
+              f"{seconds:.1f}s, peak {peak_mb:,.0f} MB (child process), {tree_mb:,.0f} MB (with its children),"
+              f" review pairs {summary['review_pairs']:,}")
+        print("  seconds per phase: " + ", ".join(f"{k} {v}" for k, v in summary["phases"].items()))
+    if len(runs) > 1:
+        persons = {backend: _persons(run[4]) for backend, run in runs.items()}
+        first, *others = persons
+        for other in others:
+            apart = persons[first] ^ persons[other]
+            print(f"same persons on {first} and {other}: {not apart}"
+                  + (f" ({len(apart)} record sets differ)" if apart else ""))
+    predicted = runs[args.backend.split(",")[-1]][4]  # the quality of the last backend's persons
     ours, base = score(predicted, true), score(baseline, true)
     print(f"\n{'source pair':<48} {'true pairs':>10} {'P':>7} {'R':>7} {'F1':>7} | {'NIK P':>7} {'NIK R':>7}"
           f" {'NIK F1':>7}")

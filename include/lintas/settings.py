@@ -37,6 +37,8 @@ class Settings:
     # is the older name, read when LINTAS_REGION_CODES is not set.
     region_codes: tuple[str, ...]
     linkage_model: Path | None  # LINTAS_LINKAGE_MODEL: None = the repository's reviewed Splink model
+    linkage_backend: str  # LINTAS_LINKAGE_BACKEND: where Splink scores the pairs, duckdb (in process) or spark
+    spark_master: str  # LINTAS_SPARK_MASTER: the Spark master of the spark backend (local[2], k8s://..., yarn)
     outbox_overrides: Mapping[str, Path]  # LINTAS_OUTBOX_<AGENCY>: folder an agency delivers into, by agency
     report_url: str | None  # LINTAS_REPORT_URL: where alerts point readers (default: the local report file)
     alert_email_to: tuple[str, ...]  # LINTAS_ALERT_EMAIL_TO, comma-separated
@@ -70,6 +72,8 @@ class Settings:
             region_codes=_region_codes(environ.get("LINTAS_REGION_CODES")
                                        or environ.get("LINTAS_KODE_KABKOTA") or "35.73"),
             linkage_model=Path(model).expanduser().resolve() if model else None,
+            linkage_backend=(text("LINTAS_LINKAGE_BACKEND") or "duckdb").lower(),
+            spark_master=text("LINTAS_SPARK_MASTER") or "local[2]",
             outbox_overrides=MappingProxyType({
                 name.removeprefix(_OUTBOX_PREFIX).lower(): Path(value)
                 for name, value in environ.items() if name.startswith(_OUTBOX_PREFIX) and value}),
@@ -142,6 +146,23 @@ def linkage_model_path() -> Path | None:
     """Splink model for identity resolution if one is configured (LINTAS_LINKAGE_MODEL); None: the repository's
     reviewed model. A retrained model under LINTAS_HOME is only used once someone points this at it."""
     return current().linkage_model
+
+
+LINKAGE_BACKENDS = ("duckdb", "spark")
+
+
+def linkage_backend() -> str:
+    """The engine Splink scores candidate pairs on (LINTAS_LINKAGE_BACKEND): 'duckdb' in the worker's process (a
+    city), or 'spark' (a province; the optional extra `lintas[spark]` and Java 17, docs/deployment.md)."""
+    backend = current().linkage_backend
+    if backend not in LINKAGE_BACKENDS:
+        raise ConfigurationError(f"LINTAS_LINKAGE_BACKEND must be one of {', '.join(LINKAGE_BACKENDS)}")
+    return backend
+
+
+def spark_master() -> str:
+    """The Spark master of the spark linkage backend (LINTAS_SPARK_MASTER, default local[2]: this machine)."""
+    return current().spark_master
 
 
 def dbt_project_dir() -> Path:

@@ -53,18 +53,23 @@ def _columns(*keys: str | sql.Composable) -> sql.Composed:
 BLOCK_SIZES = {  # column of linkage_features: the size of the record's block under a name rule
     "n_first_street": _columns("first_name", "kelurahan", "street"),
     "n_first_last_place": _columns("first_name", "last_name", "kelurahan"),
-    "n_first_last_year": _columns("first_name", "last_name",
+    "n_first_last_year": _columns("kabkota", "first_name", "last_name",
                                   sql.SQL("substr({}, 1, 4)").format(sql.Identifier("dob"))),
 }
+# A province: every rule but the NIK's compares records of one kab/kota only (a kelurahan code is one kab/kota's;
+# the others carry `kabkota`), so the pairs grow with each kab/kota, not with the square of the province. Someone
+# who moved to another kab/kota is found by NIK alone (the first rule, across regions; and `rules`' NIK groups).
+# A record with no resolved kelurahan counts as the warehouse's own region (LINTAS_KODE_KABKOTA): for one kab/kota
+# every record has the same `kabkota` and the pairs are those of the rules without it.
 BLOCKING = [
     'l."nik" = r."nik"',
     'l."dob" = r."dob" and l."kelurahan" = r."kelurahan"',
-    'l."dob" = r."dob" and l."first_name" = r."first_name"',
+    'l."dob" = r."dob" and l."kabkota" = r."kabkota" and l."first_name" = r."first_name"',
     'l."first_name" = r."first_name" and l."kelurahan" = r."kelurahan" and l."street" = r."street"'
     f' and l."n_first_street" <= {MAX_BLOCK_RECORDS}',
     'l."first_name" = r."first_name" and l."last_name" = r."last_name" and l."kelurahan" = r."kelurahan"'
     f' and l."n_first_last_place" <= {MAX_BLOCK_RECORDS}',
-    'l."first_name" = r."first_name" and l."last_name" = r."last_name"'
+    'l."kabkota" = r."kabkota" and l."first_name" = r."first_name" and l."last_name" = r."last_name"'
     ' and substr(l."dob", 1, 4) = substr(r."dob", 1, 4)'
     f' and l."n_first_last_year" <= {MAX_BLOCK_RECORDS}',
 ]
@@ -231,17 +236,14 @@ def _fix_m(levels: list, fixed: bool) -> None:
 
 
 def predict_pairs(prepared: pd.DataFrame, path: Path = MODEL_PATH) -> pd.DataFrame:
-    """Scored candidate pairs at or above REVIEW_THRESHOLD: unique_id_l, unique_id_r, match_probability."""
-    with duckdb_connection() as con:
-        linker = _linker(prepared, load_model(path), con)
-        predicted = linker.inference.predict(threshold_match_probability=REVIEW_THRESHOLD, warning_mode="never")
-        # only what the veto and clustering need leaves DuckDB, not every retained column of every pair
-        scored = con.execute(sql.SQL(
-            "select unique_id_l, unique_id_r, match_probability,"
-            " case when match_probability >= $linked then nik_l end as nik_l,"
-            " case when match_probability >= $linked then nik_r end as nik_r"
-            " from {predicted}"
-        ).format(predicted=sql.Identifier(predicted.physical_name)).as_string(), {"linked": MATCH_THRESHOLD}).df()
+    """Scored candidate pairs at or above REVIEW_THRESHOLD: unique_id_l, unique_id_r, match_probability.
+    Splink runs on the configured engine (LINTAS_LINKAGE_BACKEND): the same model, blocking and thresholds."""
+    if settings.linkage_backend() == "spark":
+        from lintas.identity import spark_backend
+
+        scored = spark_backend.scored_pairs(prepared, load_model(path))
+    else:
+        scored = _duckdb_scored_pairs(prepared, path)
     if scored.empty:
         return no_pairs()
     # Veto: two NIKs present that say two people, however alike the rest is (siblings share mother, address and
@@ -252,6 +254,22 @@ def predict_pairs(prepared: pd.DataFrame, path: Path = MODEL_PATH) -> pd.DataFra
     return scored[["unique_id_l", "unique_id_r", "match_probability"]].reset_index(drop=True)
 
 
+def _duckdb_scored_pairs(prepared: pd.DataFrame, path: Path) -> pd.DataFrame:
+    with duckdb_connection() as con:
+        linker = _linker(prepared, load_model(path), con)
+        predicted = linker.inference.predict(threshold_match_probability=REVIEW_THRESHOLD, warning_mode="never")
+        # only what the veto and clustering need leaves DuckDB, not every retained column of every pair
+        return con.execute(sql.SQL(SCORED_COLUMNS).format(predicted=sql.Identifier(predicted.physical_name))
+                           .as_string(), {"linked": MATCH_THRESHOLD}).df()
+
+
+# what leaves the engine per scored pair ($linked: MATCH_THRESHOLD); the NIKs only where the veto reads them
+SCORED_COLUMNS = ("select unique_id_l, unique_id_r, match_probability,"
+                  " case when match_probability >= $linked then nik_l end as nik_l,"
+                  " case when match_probability >= $linked then nik_r end as nik_r"
+                  " from {predicted}")
+
+
 def no_pairs() -> pd.DataFrame:
     """What `predict_pairs` returns when no pair scores at REVIEW_THRESHOLD or above."""
     return pd.DataFrame({"unique_id_l": pd.Series(dtype=object), "unique_id_r": pd.Series(dtype=object),
@@ -260,16 +278,32 @@ def no_pairs() -> pd.DataFrame:
 
 def create_linkage_features(con, prepared: pd.DataFrame) -> None:
     """DuckDB table linkage_features: the model's columns and the block sizes the blocking rules cap."""
-    con.register("linkage_input", prepared)
+    con.register("linkage_input", model_input(prepared))
+    con.execute(f"create table linkage_features as {linkage_features_sql('linkage_input')}")
+    con.unregister("linkage_input")
+
+
+def model_input(prepared: pd.DataFrame) -> pd.DataFrame:
+    """The prepared columns the model reads, and `kabkota`: the region the blocking rules stay within (the
+    kelurahan code's kab/kota, else the warehouse's own region)."""
+    kelurahan = prepared["kelurahan"]
+    kabkota = kelurahan.where(kelurahan.notna(), None).map(
+        lambda code: code[:5].replace(".", "") if isinstance(code, str) and len(code) >= 5 else None)
+    return prepared[[*MODEL_COLUMNS, "nik_contradicted"]].assign(
+        kabkota=kabkota.where(kabkota.notna(), settings.region_code()).astype(object))
+
+
+def linkage_features_sql(source: str) -> str:
+    """The linkage_features query over `source` (a `model_input`), in DuckDB's SQL (the Spark backend transpiles
+    it): the model's columns and the block sizes the blocking rules cap."""
     sizes = sql.SQL(", ").join(
         sql.SQL("count(*) over (partition by {keys}) as {column}").format(keys=keys, column=sql.Identifier(column))
         for column, keys in BLOCK_SIZES.items())
     # a NIK contradicting its record is not this person's: the model sees it as missing, not as a disagreement
     columns = _columns(*(sql.SQL("case when nik_contradicted then null else nik end as nik") if c == "nik" else c
-                         for c in MODEL_COLUMNS))
-    con.execute(sql.SQL("create table linkage_features as select {columns}, {sizes} from linkage_input").format(
-        columns=columns, sizes=sizes).as_string())
-    con.unregister("linkage_input")
+                         for c in [*MODEL_COLUMNS, "kabkota"]))
+    return sql.SQL("select {columns}, {sizes} from {source}").format(
+        columns=columns, sizes=sizes, source=sql.Identifier(source)).as_string()
 
 
 def _untrained_settings():
