@@ -53,5 +53,14 @@ def test_one_kab_kota_gives_every_record_the_same_region_and_a_province_keeps_th
     prepared = pd.DataFrame([{**dict.fromkeys(features.FEATURES), **r} for r in rows], columns=features.FEATURES,
                             dtype=object)
     assert list(scoring.model_input(prepared)["kabkota"]) == ["3573", "3573", "3507"]
+    # two kab/kota served: a record without a kelurahan takes its NIK's kab/kota when that is served, else none
+    monkeypatch.setenv("LINTAS_REGION_CODES", "35.73,35.79")
+    settings.reload()
+    rows = [{"unique_id": "a", "kelurahan": None, "nik": "3579021203850001"},
+            {"unique_id": "b", "kelurahan": None, "nik": "3507021203850001"},
+            {"unique_id": "c", "kelurahan": "35.73.05.1001", "nik": "3579021203850001"}]
+    prepared = pd.DataFrame([{**dict.fromkeys(features.FEATURES), **r} for r in rows], columns=features.FEATURES,
+                            dtype=object)
+    assert list(scoring.model_input(prepared)["kabkota"]) == ["3579", None, "3573"]
     # the NIK rule alone crosses regions; every other rule stays within a kelurahan or a kab/kota
     assert [("kabkota" in rule or "kelurahan" in rule) for rule in scoring.BLOCKING] == [False] + [True] * 5

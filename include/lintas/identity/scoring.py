@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 from psycopg import sql
 
-from lintas import settings
+from lintas import region, settings
 from lintas.identity import rules
 from lintas.identity.features import FEATURES
 from lintas.identity.workspace import duckdb_connection
@@ -59,8 +59,9 @@ BLOCK_SIZES = {  # column of linkage_features: the size of the record's block un
 # A province: every rule but the NIK's compares records of one kab/kota only (a kelurahan code is one kab/kota's;
 # the others carry `kabkota`), so the pairs grow with each kab/kota, not with the square of the province. Someone
 # who moved to another kab/kota is found by NIK alone (the first rule, across regions; and `rules`' NIK groups).
-# A record with no resolved kelurahan counts as the warehouse's own region (LINTAS_KODE_KABKOTA): for one kab/kota
-# every record has the same `kabkota` and the pairs are those of the rules without it.
+# A record with no resolved kelurahan counts as the region's only kab/kota, or in a province as its NIK's kab/kota
+# (else none: NIK and kelurahan rules still reach it). For one kab/kota every record has the same `kabkota` and the
+# pairs are those of the rules without it.
 BLOCKING = [
     'l."nik" = r."nik"',
     'l."dob" = r."dob" and l."kelurahan" = r."kelurahan"',
@@ -286,11 +287,20 @@ def create_linkage_features(con, prepared: pd.DataFrame) -> None:
 def model_input(prepared: pd.DataFrame) -> pd.DataFrame:
     """The prepared columns the model reads, and `kabkota`: the region the blocking rules stay within (the
     kelurahan code's kab/kota, else the warehouse's own region)."""
-    kelurahan = prepared["kelurahan"]
-    kabkota = kelurahan.where(kelurahan.notna(), None).map(
-        lambda code: code[:5].replace(".", "") if isinstance(code, str) and len(code) >= 5 else None)
-    return prepared[[*MODEL_COLUMNS, "nik_contradicted"]].assign(
-        kabkota=kabkota.where(kabkota.notna(), settings.region_code()).astype(object))
+    served = region.kabkota_digits()
+    only = served[0] if len(served) == 1 else None
+
+    def kabkota_of(kelurahan, nik) -> str | None:
+        if isinstance(kelurahan, str) and len(kelurahan) >= 5:
+            return kelurahan[:5].replace(".", "")
+        # no kelurahan: the one kab/kota served, else the NIK's own kab/kota when it is one of the region's
+        if only is not None:
+            return only
+        return nik[:4] if isinstance(nik, str) and nik[:4] in served else None
+
+    kabkota = [kabkota_of(k, n) for k, n in zip(prepared["kelurahan"], prepared["nik"], strict=True)]
+    return prepared[[*MODEL_COLUMNS, "nik_contradicted"]].assign(kabkota=pd.Series(kabkota, index=prepared.index,
+                                                                                   dtype=object))
 
 
 def linkage_features_sql(source: str) -> str:
