@@ -101,8 +101,9 @@ def mart_observations(url: str) -> list[dict]:
         found = []
         for (suite, description), query in MART_SHARES.items():
             part, whole = conn.execute(query.format(schema=schema)).fetchone()
-            found.append({"suite": suite, "description": description, "part": int(part or 0),
-                          "whole": int(whole or 0), "percent": 100.0 * float(part or 0) / float(whole) if whole else None,
+            part, whole = int(part or 0), int(whole or 0)
+            found.append({"suite": suite, "description": description, "part": part, "whole": whole,
+                          "percent": 100.0 * part / whole if whole else None,
                           "fired": fired.get((suite, description))})
     return found
 
