@@ -82,7 +82,7 @@ def main() -> None:
     parser.add_argument("--url", required=True, help="a warehouse holding gated raw data (it is rebuilt)")
     parser.add_argument("--full-refresh", action="store_true")
     parser.add_argument("--json", type=Path)
-    parser.add_argument("--skip-before", action="store_true")
+    parser.add_argument("--cosmos-first", action="store_true", help="run the build DAG first, then the dbt builds")
     args = parser.parse_args()
     home = Path(tempfile.mkdtemp(prefix="lintas-bench-build-dag-"))
     os.environ["LINTAS_HOME"] = str(home)
@@ -98,9 +98,11 @@ def main() -> None:
         dbt.ensure_manifest()
         run_airflow(["db", "migrate"], log_file=home / "airflow-db-migrate.log")
         result = {"full_refresh": args.full_refresh, "cpus": os.cpu_count()}
-        if not args.skip_before:
+        if not args.cosmos_first:
             result["before"] = before_cosmos(args.url, args.full_refresh)
         result["cosmos"] = with_cosmos(args.full_refresh, home / "dags-test.log")
+        if args.cosmos_first:
+            result["before"] = before_cosmos(args.url, args.full_refresh)
         print(json.dumps(result["cosmos"], indent=2, default=str))
         if result["cosmos"]["rc"] != 0:
             print("\n".join((home / "dags-test.log").read_text(encoding="utf-8").splitlines()[-40:]))
