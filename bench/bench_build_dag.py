@@ -30,7 +30,7 @@ def _load() -> str:
     return " ".join(f"{x:.1f}" for x in os.getloadavg())
 
 
-def before_cosmos(url: str, full_refresh: bool) -> dict:
+def before_cosmos(url: str, full_refresh: bool, link: bool = True) -> dict:
     from lintas.identity import linkage
     from lintas.transform import dbt, publish
 
@@ -38,7 +38,7 @@ def before_cosmos(url: str, full_refresh: bool) -> dict:
     seconds = {}
     for step, action in (
         ("linkage_input", lambda: dbt.run(["build", "--fail-fast", "--selector", dbt.LINKAGE_INPUT, *extra], url)),
-        ("link_identities", lambda: linkage.link(url, run_id="bench-before")),
+        *([("link_identities", lambda: linkage.link(url, run_id="bench-before"))] if link else []),
         ("reset_build_schema", lambda: publish.reset_build_schema(url)),
         ("marts", lambda: dbt.run(["build", "--fail-fast", "--selector", dbt.MARTS, *extra], url)),
     ):
@@ -82,6 +82,8 @@ def main() -> None:
     parser.add_argument("--url", required=True, help="a warehouse holding gated raw data (it is rebuilt)")
     parser.add_argument("--full-refresh", action="store_true")
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--no-link", action="store_true",
+                        help="before Cosmos: skip identity resolution (the warehouse already holds its result)")
     parser.add_argument("--cosmos-first", action="store_true", help="run the build DAG first, then the dbt builds")
     args = parser.parse_args()
     home = Path(tempfile.mkdtemp(prefix="lintas-bench-build-dag-"))
@@ -99,10 +101,10 @@ def main() -> None:
         run_airflow(["db", "migrate"], log_file=home / "airflow-db-migrate.log")
         result = {"full_refresh": args.full_refresh, "cpus": os.cpu_count()}
         if not args.cosmos_first:
-            result["before"] = before_cosmos(args.url, args.full_refresh)
+            result["before"] = before_cosmos(args.url, args.full_refresh, not args.no_link)
         result["cosmos"] = with_cosmos(args.full_refresh, home / "dags-test.log")
         if args.cosmos_first:
-            result["before"] = before_cosmos(args.url, args.full_refresh)
+            result["before"] = before_cosmos(args.url, args.full_refresh, not args.no_link)
         print(json.dumps(result["cosmos"], indent=2, default=str))
         if result["cosmos"]["rc"] != 0:
             print("\n".join((home / "dags-test.log").read_text(encoding="utf-8").splitlines()[-40:]))

@@ -1,5 +1,5 @@
 """Every warning of the raw suites, calibrated on the generator's data (bench/bench_warnings.py, bench/README.md):
-a delivery at the highest rate seen on normal data (small, city and 5x, both noise profiles, rounded up) stays
+a delivery at the highest rate seen on normal data (small and city, both noise profiles, rounded up) stays
 quiet; the same delivery with a planted anomaly beyond the threshold fires that warning, and only that one. A
 warning never blocks: both batches are accepted.
 
