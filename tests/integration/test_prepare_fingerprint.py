@@ -39,7 +39,7 @@ def test_a_second_prepare_skips_and_a_change_re_applies(warehouse_url):
     assert _has(warehouse_url, "select has_table_privilege('lintas_engineer', 'staging_extra.u', 'select')") == (
         True,)
 
-    # the rules forced (`lintas access apply` by hand can ask for it)
+    # the rules forced (`lintas access apply` by hand does)
     assert access.apply(warehouse_url, force=True) is True
 
 
