@@ -120,9 +120,9 @@ _VIEW_SCHEMAS = (IDENTIFIED, PSEUDO, PUBLIC)
 
 def fingerprints(conn: psycopg.Connection) -> dict[str, str]:
     """Hashes of what the access rules depend on, in two parts: 'access_base' (roles, migrations, schemas and
-    their grants, relations not yet readable by the engineer or not owned by the pipeline where they should be)
-    and 'access_published' (the published marts' tables, row security, policies, grants and the views over
-    them), which publish re-applies itself and records. Catalog queries only: milliseconds."""
+    their grants, default privileges, relations not yet readable by the engineer or not owned by the pipeline
+    where they should be) and 'access_published' (the published marts' tables, row security, policies, grants
+    and the views over them), which publish re-applies itself and records. Catalog queries only: milliseconds."""
     base = [_RULES, conn.execute("select current_database(), current_user").fetchone(),
             conn.execute("select string_agg(name, ',' order by name) from audit.schema_migration").fetchone(),
             conn.execute("select string_agg(rolname, ',' order by rolname) from pg_roles"
@@ -132,6 +132,9 @@ def fingerprints(conn: psycopg.Connection) -> dict[str, str]:
                 " ';' order by nspname) from pg_namespace where nspname !~ '^pg_' and nspname not in"
                 " ('information_schema', 'public', 'marts_build', 'marts_previous', %s, %s, %s, %s)",
                 (MARTS, *_VIEW_SCHEMAS)).fetchone(),
+            conn.execute("select string_agg(coalesce(defaclnamespace::regnamespace::text, '') || ':'"
+                         " || defaclobjtype::text || ':' || defaclacl::text, ';' order by 1) from pg_default_acl"
+                         ).fetchone(),
             # dbt's and the loaders' new relations: readable by the engineer once the grants are applied
             conn.execute(
                 "select count(*) filter (where not has_table_privilege(%s, c.oid, 'select')),"

@@ -39,6 +39,12 @@ def test_a_second_prepare_skips_and_a_change_re_applies(warehouse_url):
     assert _has(warehouse_url, "select has_table_privilege('lintas_engineer', 'staging_extra.u', 'select')") == (
         True,)
 
+    # dropped default privileges (dbt's next views would be unreadable): noticed and re-applied
+    with warehouse.connect(warehouse_url) as conn:
+        conn.execute("alter default privileges in schema staging_extra revoke select on tables from lintas_engineer")
+    assert access.apply(warehouse_url) is True
+    assert access.apply(warehouse_url) is False
+
     # the rules forced (`lintas access apply` by hand does)
     assert access.apply(warehouse_url, force=True) is True
 
