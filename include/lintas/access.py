@@ -20,9 +20,11 @@ view's owner changes. Superusers bypass it all (the embedded default connects as
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 import secrets
+from pathlib import Path
 
 import psycopg
 from psycopg import errors, sql
@@ -77,14 +79,24 @@ def ensure_roles(conn: psycopg.Connection) -> list[str]:
     return created
 
 
-def apply(url: str, *, take_over_dbt_objects: bool = False) -> None:
+def apply(url: str, *, take_over_dbt_objects: bool = False, force: bool = False) -> bool:
     """Roles, ownership, grants, the pseudonym key and (if marts are published) policies and views.
-    Idempotent; run by `lintas warehouse prepare`. take_over_dbt_objects: also give lintas_pipeline what dbt
-    made so far (once, by an admin, before the pipeline connects as a lintas_pipeline login; no build running)."""
+    Idempotent; run by `lintas warehouse prepare` (every DAG run starts with it). take_over_dbt_objects: also give
+    lintas_pipeline what dbt made so far (once, by an admin, before the pipeline connects as a lintas_pipeline
+    login; no build running).
+
+    Skipped when nothing it depends on changed since it was last applied (`fingerprints`: this module's rules,
+    the migrations, the schemas and their grants, relations the readers cannot read yet or the pipeline does not
+    own, the published marts and their views): then only the pseudonym key is checked. Returns if it applied."""
     with warehouse.connect(url) as conn:
         ensure_roles(conn)
         with conn.transaction():
             conn.execute(_LOCK)
+            tracked = _fingerprint_table(conn)
+            if tracked and not (force or take_over_dbt_objects) and fingerprints(conn) == _stored(conn):
+                set_pseudonym_key(conn)  # from the environment, which may change without anything else
+                log.info("access rules unchanged since they were last applied: not re-applied")
+                return False
             _set_owner(conn, everything=take_over_dbt_objects)
             _grant_base(conn)
             set_pseudonym_key(conn)
@@ -97,6 +109,76 @@ def apply(url: str, *, take_over_dbt_objects: bool = False) -> None:
                     # policies and views to its new build in the same transaction (publish.py)
                     log.warning("published marts predate this version's access rules (%s): policies and views "
                                 "follow with the next publish", type(exc).__name__)
+            if tracked:
+                _store(conn, fingerprints(conn))
+        return True
+
+
+_RULES = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()  # the rules themselves (this module)
+_VIEW_SCHEMAS = (IDENTIFIED, PSEUDO, PUBLIC)
+
+
+def fingerprints(conn: psycopg.Connection) -> dict[str, str]:
+    """Hashes of what the access rules depend on, in two parts: 'access_base' (roles, migrations, schemas and
+    their grants, default privileges, relations not yet readable by the engineer or not owned by the pipeline
+    where they should be) and 'access_published' (the published marts' tables, row security, policies, grants
+    and the views over them), which publish re-applies itself and records. Catalog queries only: milliseconds."""
+    base = [_RULES, conn.execute("select current_database(), current_user").fetchone(),
+            conn.execute("select string_agg(name, ',' order by name) from audit.schema_migration").fetchone(),
+            conn.execute("select string_agg(rolname, ',' order by rolname) from pg_roles"
+                         " where rolname = any(%s)", (list(ROLES.values()),)).fetchone(),
+            conn.execute(
+                "select string_agg(nspname || ':' || nspowner::regrole::text || ':' || coalesce(nspacl::text, ''),"
+                " ';' order by nspname) from pg_namespace where nspname !~ '^pg_' and nspname not in"
+                " ('information_schema', 'public', 'marts_build', 'marts_previous', %s, %s, %s, %s)",
+                (MARTS, *_VIEW_SCHEMAS)).fetchone(),
+            conn.execute("select string_agg(coalesce(defaclnamespace::regnamespace::text, '') || ':'"
+                         " || defaclobjtype::text || ':' || defaclacl::text, ';' order by 1) from pg_default_acl"
+                         ).fetchone(),
+            # dbt's and the loaders' new relations: readable by the engineer once the grants are applied
+            conn.execute(
+                "select count(*) filter (where not has_table_privilege(%s, c.oid, 'select')),"
+                " count(*) filter (where n.nspname = any(%s) and c.relowner <> %s::regrole"
+                "                  and pg_has_role(current_user, c.relowner, 'member'))"
+                " from pg_class c join pg_namespace n on n.oid = c.relnamespace"
+                " where c.relkind in ('r', 'p', 'v', 'm') and n.nspname !~ '^pg_' and n.nspname not in"
+                " ('information_schema', 'public', 'marts_build', 'marts_previous', %s, %s, %s, %s)"
+                " and not (n.nspname = 'access' and c.relname = 'pseudonym_key')",
+                (ROLES["engineer"], list(MIGRATED_SCHEMAS), ROLES["pipeline"], MARTS, *_VIEW_SCHEMAS)).fetchone()]
+    published = [_RULES, conn.execute(
+        "select string_agg(n.nspname || '.' || c.relname || ':' || c.oid || ':' || c.relkind::text || ':'"
+        " || c.relrowsecurity::text || c.relforcerowsecurity::text || ':' || c.relowner::regrole::text || ':'"
+        " || coalesce(c.relacl::text, '') || ':' || (select count(*) from pg_policy p where p.polrelid = c.oid),"
+        " ';' order by n.nspname, c.relname)"
+        " from pg_class c join pg_namespace n on n.oid = c.relnamespace"
+        " where n.nspname in (%s, %s, %s, %s) and c.relkind in ('r', 'p', 'v', 'm')",
+        (MARTS, *_VIEW_SCHEMAS)).fetchone(), conn.execute(
+        "select string_agg(nspname || ':' || nspowner::regrole::text || ':' || coalesce(nspacl::text, ''), ';'"
+        " order by nspname) from pg_namespace where nspname in (%s, %s, %s, %s)", (MARTS, *_VIEW_SCHEMAS)).fetchone()]
+    return {what: hashlib.sha256(repr(parts).encode("utf-8")).hexdigest()
+            for what, parts in (("access_base", base), ("access_published", published))}
+
+
+def _fingerprint_table(conn: psycopg.Connection) -> bool:
+    return conn.execute("select to_regclass('audit.applied_fingerprint') is not null").fetchone()[0]
+
+
+def _stored(conn: psycopg.Connection) -> dict[str, str]:
+    return dict(conn.execute("select what, fingerprint from audit.applied_fingerprint"
+                             " where what in ('access_base', 'access_published')").fetchall())
+
+
+def _store(conn: psycopg.Connection, values: dict[str, str]) -> None:
+    for what, fingerprint in values.items():
+        conn.execute("insert into audit.applied_fingerprint (what, fingerprint) values (%s, %s) on conflict (what)"
+                     " do update set fingerprint = excluded.fingerprint, applied_at = now()", (what, fingerprint))
+
+
+def record_published(conn: psycopg.Connection) -> None:
+    """After apply_published, in the publish transaction: the published part is applied, so the next prepare
+    need not re-apply it (the base part is left to prepare)."""
+    if _fingerprint_table(conn):
+        _store(conn, {"access_published": fingerprints(conn)["access_published"]})
 
 
 def _set_owner(conn: psycopg.Connection, schemas: list[str] | None = None, *, everything: bool = False) -> None:

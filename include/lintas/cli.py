@@ -71,7 +71,8 @@ def cmd_access(args: argparse.Namespace) -> None:
     from lintas import access
 
     if args.action == "apply":
-        access.apply(warehouse.warehouse_url(), take_over_dbt_objects=args.take_over_dbt_objects)
+        # asked for by hand: applied whether or not the fingerprints say something changed
+        access.apply(warehouse.warehouse_url(), take_over_dbt_objects=args.take_over_dbt_objects, force=True)
     elif args.action == "grant-login":
         password = settings.current().environment.get(args.password_env) if args.password_env else None
         if args.password_env and not password:

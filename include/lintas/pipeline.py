@@ -5,6 +5,7 @@ Task bodies return small dicts of ids, counts and reasons (they go to XCom): nev
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import pkgutil
 import uuid
@@ -48,6 +49,67 @@ def run_context(airflow_context) -> RunContext:
 def prepare_warehouse() -> dict:
     url = warehouse.prepare(warehouse.warehouse_url())
     return {"warehouse": warehouse.redact(url)}
+
+
+def _hash_files(digest, top: Path, pattern: str) -> None:
+    for path in sorted(top.rglob(pattern)) if top.is_dir() else ([top] if top.is_file() else []):
+        if path.is_file():
+            digest.update(path.as_posix().encode())
+            digest.update(path.read_bytes())
+
+
+def build_inputs_fingerprint(conn) -> str:
+    """Hash of everything a build reads: the accepted batches (and what retention purged of them), the dbt
+    project (models, macros, seeds, snapshots: dbt.project_fingerprint), the mart suites, the linkage code, its
+    model and rules, the reviewers' decisions, and the region served. Equal fingerprints build equal marts."""
+    from lintas.identity import scoring
+
+    digest = hashlib.sha256()
+    digest.update(repr(conn.execute(
+        "select count(*), coalesce(sum(batch_id), 0), coalesce(max(batch_id), 0), coalesce(sum(rows_purged), 0),"
+        " max(purged_at)::text from audit.load_batch where status = 'accepted'").fetchone()).encode())
+    digest.update(repr(conn.execute(
+        "select count(*), coalesce(max(review_decision_id), 0) from identity.review_decision").fetchone()).encode())
+    digest.update(f"{dbt.project_fingerprint()} {settings.current().region_code} {scoring.model_path()}".encode())
+    _hash_files(digest, scoring.model_path(), "*")
+    _hash_files(digest, Path(scoring.__file__).parent, "*.py")  # the linkage code and its rules
+    _hash_files(digest, settings.expectations_dir() / "suites", "*.json")  # the mart gate
+    _hash_files(digest, settings.expectations_dir() / "checkpoints", "*.yml")
+    return digest.hexdigest()
+
+
+def build_needed(ctx: RunContext, *, full_refresh: bool = False, source: str | None = None,
+                 force: bool = False) -> dict:
+    """Whether the build has anything to do. A build is skipped only when its inputs (build_inputs_fingerprint)
+    equal those of the build analysts see now (the last *published* one): a build held back by a failed gate or
+    dbt test is always tried again, so it stays red until fixed. Hand runs with full_refresh, source or force
+    always build. The fingerprint of a build that goes ahead is recorded under its run id (audit.build_input)."""
+    with warehouse.connect(warehouse.warehouse_url()) as conn:
+        fingerprint = build_inputs_fingerprint(conn)
+        published = conn.execute(
+            "select e.airflow_run_id, i.fingerprint from audit.publish_event e"
+            " left join audit.build_input i on i.airflow_run_id = e.airflow_run_id"
+            " where e.outcome = 'published' order by e.publish_event_id desc limit 1").fetchone()
+        if full_refresh or source or force:
+            reason = "hand run: " + ", ".join(k for k, v in (("full_refresh", full_refresh), ("source", source),
+                                                              ("force", force)) if v)
+        elif published is None:
+            reason = "nothing published yet"
+        elif published[1] is None:
+            reason = "the published build's inputs were not recorded"
+        elif published[1] != fingerprint:
+            reason = "inputs changed since the published build"
+        else:
+            log.info("nothing changed since the published build (run %s): build skipped", published[0])
+            return {"build": False, "reason": "nothing changed since the published build",
+                    "published_run_id": published[0]}
+        if ctx.run_id:
+            conn.execute(
+                "insert into audit.build_input (airflow_run_id, airflow_dag_id, fingerprint) values (%s, %s, %s)"
+                " on conflict (airflow_run_id) do update set fingerprint = excluded.fingerprint,"
+                " recorded_at = now()", (ctx.run_id, ctx.dag_id, fingerprint))
+    log.info("build goes ahead: %s", reason)
+    return {"build": True, "reason": reason}
 
 
 def extract_files(source_name: str, ctx: RunContext) -> dict:

@@ -61,6 +61,10 @@ def test_identity_resolution_sits_between_the_groups_and_gate_publish_history_fo
     assert dag.get_task("record_history").upstream_task_ids == {"publish"}
     assert dag.get_task("hold_back").trigger_rule == "one_failed"
     assert dag.get_task("hold_back").upstream_task_ids == dag.get_task("gate_marts").upstream_task_ids
+    # the short circuit stands before every build step, freshness beside it
+    assert dag.get_task("anything_to_build").upstream_task_ids == {"prepare_warehouse"}
+    assert dag.get_task("load_seeds").upstream_task_ids == {"anything_to_build"}
+    assert dag.get_task("check_source_freshness").upstream_task_ids == {"prepare_warehouse"}
 
 
 def test_data_failures_are_not_retried_transient_ones_are(dagbag):
@@ -196,6 +200,11 @@ def test_a_failing_dbt_test_fails_its_task_once_and_publishes_nothing(airflow_db
     with warehouse.connect(warehouse_url) as conn:
         assert conn.execute("select count(*) from pg_namespace where nspname = 'marts'").fetchone()[0] == 0
 
+    # nothing changed, but nothing was published: the build is tried again, and fails again (stays red)
+    dagrun, tis = _run(dagbag, DAG_ID)
+    assert dagrun.state == "failed" and tis["anything_to_build"].state == "success"
+    assert tis["marts.dim_wilayah.test"].state == "failed" and tis["publish"].state == "upstream_failed"
+
 
 def test_hand_run_full_refresh_and_one_source(airflow_db, dagbag, warehouse_url, outbox):
     good_file(outbox, count=12)
@@ -228,3 +237,34 @@ def test_hand_run_full_refresh_and_one_source(airflow_db, dagbag, warehouse_url,
         kept = conn.execute("select count(*) from intermediate.int_dinsos__dtks_members_located"
                             " where periode = '1999-01'").fetchone()[0]
     assert kept == 0, "full_refresh rebuilt the incremental model from its sources"
+
+
+# one build step of each kind; hold_back (one_failed) and the gate are skipped too, never run
+_BUILD_STEPS = ("load_seeds", "link_identities", "marts.dbt_producer_watcher", "gate_marts", "publish",
+                "record_history", "hold_back")
+
+
+def test_nothing_new_since_the_published_build_skips_it_new_data_builds_again(
+        airflow_db, dagbag, warehouse_url, outbox):
+    good_file(outbox, count=12)
+    assert _run(dagbag, "lintas_extract_dinsos_dtks")[0].state == "success"
+    first, _ = _run(dagbag, DAG_ID)
+    assert first.state == "success"
+
+    dagrun, tis = _run(dagbag, DAG_ID)
+    assert dagrun.state == "success"
+    assert (tis["prepare_warehouse"].state, tis["anything_to_build"].state) == ("success", "success")
+    assert {t: tis[t].state for t in _BUILD_STEPS} == dict.fromkeys(_BUILD_STEPS, "skipped")
+    assert {tis[t].state for t in tis if t.startswith(("linkage_input.", "marts."))} == {"skipped"}
+    assert [r[0] for r in _publish_events(warehouse_url)] == [first.run_id], "nothing published again"
+
+    # a hand run asking for it builds anyway
+    forced, tis = _run(dagbag, DAG_ID, force=True)
+    assert forced.state == "success" and tis["publish"].state == "success"
+
+    # a new accepted batch: built and published
+    good_file(outbox, period="2026-11", count=12)
+    assert _run(dagbag, "lintas_extract_dinsos_dtks")[0].state == "success"
+    dagrun, tis = _run(dagbag, DAG_ID)
+    assert dagrun.state == "success" and tis["publish"].state == "success"
+    assert [r[0] for r in _publish_events(warehouse_url)] == [first.run_id, forced.run_id, dagrun.run_id]

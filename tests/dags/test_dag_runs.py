@@ -18,8 +18,8 @@ def _mart_snapshot(url):
         return conn.execute("select * from marts.rpt_dtks_kelurahan_summary order by 1, 2").fetchall()
 
 
-def _run(dagbag, dag_id):
-    dagrun = run_dag(dagbag, dag_id)
+def _run(dagbag, dag_id, **conf):
+    dagrun = run_dag(dagbag, dag_id, **conf)
     return dagrun.state, {ti.task_id: ti.state for ti in dagrun.get_task_instances()}
 
 
@@ -71,8 +71,10 @@ def test_failing_gate_fails_the_run_and_leaves_the_mart_untouched(airflow_db, da
     assert tasks["load_outbox"] == "success" and tasks["gate__dinsos_dtks"] == "skipped"  # nothing to announce
     assert tasks["deliveries__dinsos_dtks"] == "failed"
 
-    # even if the build runs anyway (by hand, or for another source), the held-back batch stays out
-    assert _run(dagbag, "lintas_build_warehouse")[0] == "success"
+    # even if the build runs anyway (by hand, or for another source), the held-back batch stays out; without
+    # `force` it would end at once (nothing accepted since the published build)
+    state, tasks = _run(dagbag, "lintas_build_warehouse", force=True)
+    assert state == "success" and tasks["publish"] == "success"
     assert _mart_snapshot(warehouse_url) == before
     with warehouse.connect(warehouse_url) as conn:
         statuses = conn.execute("select source_ref, status from audit.load_batch order by 1").fetchall()

@@ -146,6 +146,7 @@ def publish(*, dag_id: str | None, run_id: str | None, url: str) -> dict:
                 conn.execute(grant)
             # owner, grants, row-level security and the views over the new tables, before anyone can read them
             access.apply_published(conn)
+            access.record_published(conn)
             event_id = conn.execute(
                 "insert into audit.publish_event (airflow_dag_id, airflow_run_id, outcome, tables, row_count,"
                 " swap_seconds) values (%s, %s, 'published', %s, %s, %s) returning publish_event_id",
