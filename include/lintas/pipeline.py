@@ -70,7 +70,7 @@ def build_inputs_fingerprint(conn) -> str:
         " max(purged_at)::text from audit.load_batch where status = 'accepted'").fetchone()).encode())
     digest.update(repr(conn.execute(
         "select count(*), coalesce(max(review_decision_id), 0) from identity.review_decision").fetchone()).encode())
-    digest.update(f"{dbt.project_fingerprint()} {settings.current().region_code} {scoring.model_path()}".encode())
+    digest.update(f"{dbt.project_fingerprint()} {settings.region_codes()} {scoring.model_path()}".encode())
     _hash_files(digest, scoring.model_path(), "*")
     _hash_files(digest, Path(scoring.__file__).parent, "*.py")  # the linkage code and its rules
     _hash_files(digest, settings.expectations_dir() / "suites", "*.json")  # the mart gate
