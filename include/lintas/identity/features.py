@@ -14,9 +14,9 @@ from lintas.identity import address, names, nik
 PERMITS = "dpmptsp_izin_usaha"  # business permits: business address, no birth date, sex or mother
 ADULT_SOURCES = {PERMITS, "diskopindag_umkm"}  # owners and holders: adults with a KTP
 FEATURES = ["unique_id", "source", "nik", "nik_valid", "nik_contradicted", "nik_number_cell", "name", "first_name",
-            "last_name", "sex", "dob", "mother", "kelurahan", "street", "house_number", "no_kk"]
+            "last_name", "sex", "dob", "mother", "kelurahan", "street", "house_number", "no_kk", "nib"]
 SOURCE_COLUMNS = ["record_key", "record_source", "nik", "nik_from_number_cell", "no_kk", "nama", "jenis_kelamin",
-                  "tanggal_lahir", "nama_ibu_kandung", "alamat", "kelurahan", "kecamatan", "kode_wilayah"]
+                  "tanggal_lahir", "nama_ibu_kandung", "alamat", "kelurahan", "kecamatan", "kode_wilayah", "nib"]
 # a first given name so many share that it tells no one apart: the next one is the record's first name
 COMMON_FIRST_NAMES = {"muhammad", "ahmad", "abdul", "siti", "nur"}
 
@@ -29,6 +29,12 @@ def read_source_records(url: str, record_keys: list[str] | None = None) -> pd.Da
     with warehouse.connect(url) as conn:
         rows = conn.execute(query, {"keys": record_keys} if record_keys is not None else None).fetchall()
     return pd.DataFrame(rows, columns=SOURCE_COLUMNS, dtype=object)  # object: None stays None, not NaN
+
+
+def _nib(value) -> str | None:
+    """An OSS business id (NIB) of 13 digits, or None (blank, malformed)."""
+    digits = nik.clean(value) if value is not None else None
+    return digits if digits and len(digits) == 13 and digits.isdigit() and len(set(digits)) > 1 else None
 
 
 def prepare(records: pd.DataFrame) -> pd.DataFrame:
@@ -75,5 +81,6 @@ def prepare(records: pd.DataFrame) -> pd.DataFrame:
             street(r.alamat).name,
             street(r.alamat).house_number,
             r.no_kk,
+            _nib(getattr(r, "nib", None)),
         ))
     return pd.DataFrame(out, columns=FEATURES)

@@ -1,5 +1,5 @@
 """The deterministic rules of identity resolution, beside the model: a valid, unconflicted NIK; a shared NIK
-with names one person could have; a NIK one edit away with a witness; name + birth date + mother; a similar
+with names one person could have; a NIK one edit away with a witness; a shared business id (NIB); name + birth date + mother; a similar
 name + birth date + home or mother; a permit run from home; and the veto of two NIKs that say two people.
 Each returns record-key pairs (or groups) for `clusters`; the rules that join many records run in DuckDB."""
 
@@ -40,6 +40,33 @@ def same_nik_pairs(prepared: pd.DataFrame) -> list[tuple[str, str]]:
     shared = valid[valid.duplicated("nik", keep=False)]
     pairs = shared.merge(shared, on="nik", suffixes=("_l", "_r"))
     pairs = pairs[pairs["unique_id_l"] < pairs["unique_id_r"]]
+    pairs = pairs[_same_person_spelling(pairs["name_l"], pairs["name_r"])]
+    return sorted(zip(pairs["unique_id_l"], pairs["unique_id_r"], strict=True))
+
+
+def same_nib_pairs(prepared: pd.DataFrame) -> list[tuple[str, str]]:
+    """Rule: a UMKM owner's row and a permit (or two of them) naming the same OSS business id (NIB), names a clerk
+    could have written for one person, and nothing recorded that disagrees (sex, birth date, two NIKs that say two
+    people). OSS issues one NIB per business actor and Diskopindag copies it from the owner's permit, so the NIB
+    is the business's key across the two agencies; it carries no NIK, so a No. KK or a blank in the NIK column
+    does not hide the owner. A NIB mistyped onto another business comes with another name and stays apart."""
+    columns = ["unique_id", "name", "nib", "nik", "nik_contradicted", "sex", "dob"]
+    if "nib" not in prepared.columns:
+        return []
+    with_nib = prepared.loc[prepared["nib"].notna() & prepared["name"].notna(), columns]
+    shared = with_nib[with_nib.duplicated("nib", keep=False)]
+    if shared.empty:
+        return []
+    pairs = shared.merge(shared, on="nib", suffixes=("_l", "_r"))
+    pairs = pairs[pairs["unique_id_l"] < pairs["unique_id_r"]]
+    for column in ("sex", "dob"):
+        left, right = pairs[f"{column}_l"], pairs[f"{column}_r"]
+        pairs = pairs[left.isna() | right.isna() | (left == right)]
+    usable_l = pairs["nik_l"].notna() & ~pairs["nik_contradicted_l"].fillna(False).astype(bool)
+    usable_r = pairs["nik_r"].notna() & ~pairs["nik_contradicted_r"].fillna(False).astype(bool)
+    apart = pd.Series([bool(ul and ur and two_people(a, b)) for a, b, ul, ur in zip(
+        pairs["nik_l"], pairs["nik_r"], usable_l, usable_r, strict=True)], index=pairs.index, dtype=bool)
+    pairs = pairs[~apart]
     pairs = pairs[_same_person_spelling(pairs["name_l"], pairs["name_r"])]
     return sorted(zip(pairs["unique_id_l"], pairs["unique_id_r"], strict=True))
 
