@@ -1,7 +1,8 @@
 """The deterministic rules of identity resolution, beside the model: a valid, unconflicted NIK; a shared NIK
-with names one person could have; a NIK one edit away with a witness; a shared business id (NIB); name + birth date + mother; a similar
-name + birth date + home or mother; a permit run from home; and the veto of two NIKs that say two people.
-Each returns record-key pairs (or groups) for `clusters`; the rules that join many records run in DuckDB."""
+with names one person could have; a NIK one edit away with a witness; a shared business id (NIB); name + birth
+date + mother; a similar name + birth date + home or mother; a permit run from home; and the veto of two NIKs that
+say two people. Each returns record-key pairs (or groups) for `clusters`; the rules that join many records run in
+DuckDB."""
 
 from __future__ import annotations
 
