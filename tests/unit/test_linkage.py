@@ -418,3 +418,18 @@ def test_a_business_id_is_read_as_13_digits_or_not_at_all():
             nib="0000000000000"),  # a placeholder
     ], dtype=object)).set_index("unique_id")
     assert prepared["nib"].iloc[0] == "9120204567813" and prepared["nib"].iloc[1:].isna().all()
+
+
+def test_a_home_business_joins_a_nik_two_typos_away_but_not_a_nik_that_says_another_person():
+    permit = features.PERMITS
+    home = {"kelurahan": "35.73.02.1004", "street": "ciliwung", "house_number": "17"}
+    prepared = records(
+        # Pak Joko's DTKS record, and his permit at home whose NIK the clerk typed with two slips
+        {"unique_id": "dtks:1", "source": "dinsos_dtks", "name": "joko susilo", "nik": "3573021203750004",
+         "dob": "1975-03-12", **home},
+        {"unique_id": f"{permit}:1", "source": permit, "name": "joko susilo", "nik": "3573021230750007", **home},
+    )
+    assert rules.home_business_pairs(prepared) == [(f"{permit}:1", "dtks:1")]
+    # three digits away: that NIK says someone else (a namesake who rents the front room), no link
+    prepared.loc[1, "nik"] = "3573021230750907"
+    assert rules.home_business_pairs(prepared) == []

@@ -249,12 +249,12 @@ def similar_name_birth_pairs(prepared: pd.DataFrame) -> list[tuple[str, str]]:
 
 def home_business_pairs(prepared: pd.DataFrame, person_of: dict[str, str] | None = None) -> list[tuple[str, str]]:
     """Rule: a permit whose holder has the same canonical name, kelurahan, street and house number (where both
-    record one: a common name has namesakes along a long street) as exactly one person in
-    the other agencies' records (a business run from home), where one side has no usable NIK (otherwise the NIK
-    decides). 'Exactly one' counts persons, not records: `person_of` (record -> person, from the links already
-    made) joins a holder's DTKS and UMKM records into one; without it, records that carry the same NIK are one
-    person. Someone recorded as younger than 17 (a pupil namesake) is no candidate: a permit needs a KTP,
-    issued from 17."""
+    record one: a common name has namesakes along a long street) as exactly one person in the other agencies'
+    records (a business run from home), where one side has no usable NIK or the two NIKs are within the veto's
+    bound (two typos: they do not say two people, and the near-NIK rule bridges only one). 'Exactly one' counts
+    persons, not records: `person_of` (record -> person, from the links already made) joins a holder's DTKS and
+    UMKM records into one; without it, records that carry the same NIK are one person. Someone recorded as
+    younger than 17 (a pupil namesake) is no candidate: a permit needs a KTP, issued from 17."""
     columns = ["unique_id", "source", "name", "kelurahan", "street", "house_number", "nik", "dob"]
     placed = prepared.loc[prepared["name"].notna() & prepared["kelurahan"].notna() & prepared["street"].notna(),
                           columns].copy()
@@ -285,8 +285,9 @@ def home_business_pairs(prepared: pd.DataFrame, person_of: dict[str, str] | None
         )
         select least(permit_id, other_id), greatest(permit_id, other_id)
         from candidate
-        where permit_id in (select permit_id from single) and (permit_nik is null or other_nik is null)
-    """), {"permits": PERMITS, "adult_born_by": adult_born_by})
+        where permit_id in (select permit_id from single)
+            and (permit_nik is null or other_nik is null or damerau_levenshtein(permit_nik, other_nik) <= $max_edits)
+    """), {"permits": PERMITS, "adult_born_by": adult_born_by, "max_edits": MAX_NIK_TYPO_EDITS})
     return sorted(found.itertuples(index=False, name=None))
 
 
