@@ -403,6 +403,11 @@ def test_a_shared_business_id_joins_an_owners_workbook_row_and_permit_of_one_per
     assert {frozenset(p) for p in found} == {frozenset(p) for p in [
         (f"{permit}:11", f"{permit}:12"), (f"{permit}:11", f"{umkm}:f!s!3"), (f"{permit}:11", f"{umkm}:f!s!4"),
         (f"{umkm}:f!s!3", f"{permit}:12"), (f"{umkm}:f!s!3", f"{umkm}:f!s!4")]}
+    # the permit's NIK column holds her family card, issued 5 Mar 2004: its date digits cannot be a woman born on
+    # 5 Jun 1970 (the workbook records her birth date), so it says nothing against her
+    prepared.loc[prepared["unique_id"] == f"{permit}:12", "nik"] = "3573050503040011"
+    prepared.loc[prepared["unique_id"] == f"{umkm}:f!s!4", "dob"] = "1970-06-05"
+    assert (f"{umkm}:f!s!4", f"{permit}:12") in rules.same_nib_pairs(prepared)
     # a recorded sex that disagrees: not one person
     prepared.loc[prepared["unique_id"] == f"{umkm}:f!s!4", "sex"] = "L"
     assert (f"{umkm}:f!s!3", f"{umkm}:f!s!4") not in rules.same_nib_pairs(prepared)

@@ -7,6 +7,7 @@ DuckDB."""
 from __future__ import annotations
 
 from collections import defaultdict
+from datetime import date
 from functools import lru_cache
 
 import pandas as pd
@@ -50,7 +51,9 @@ def same_nib_pairs(prepared: pd.DataFrame) -> list[tuple[str, str]]:
     could have written for one person, and nothing recorded that disagrees (sex, birth date, two NIKs that say two
     people). OSS issues one NIB per business actor and Diskopindag copies it from the owner's permit, so the NIB
     is the business's key across the two agencies; it carries no NIK, so a No. KK or a blank in the NIK column
-    does not hide the owner. A NIB mistyped onto another business comes with another name and stays apart."""
+    does not hide the owner. A NIB mistyped onto another business comes with another name and stays apart. Two
+    NIKs that say two people keep them apart, unless one of them contradicts the other record's birth date or sex
+    (the owner's No. KK or a relative's NIK in one agency's NIK column: the workbook records the birth date)."""
     columns = ["unique_id", "name", "nib", "nik", "nik_contradicted", "sex", "dob"]
     if "nib" not in prepared.columns:
         return []
@@ -65,11 +68,21 @@ def same_nib_pairs(prepared: pd.DataFrame) -> list[tuple[str, str]]:
         pairs = pairs[left.isna() | right.isna() | (left == right)]
     usable_l = pairs["nik_l"].notna() & ~pairs["nik_contradicted_l"].fillna(False).astype(bool)
     usable_r = pairs["nik_r"].notna() & ~pairs["nik_contradicted_r"].fillna(False).astype(bool)
-    apart = pd.Series([bool(ul and ur and two_people(a, b)) for a, b, ul, ur in zip(
-        pairs["nik_l"], pairs["nik_r"], usable_l, usable_r, strict=True)], index=pairs.index, dtype=bool)
+    apart = pd.Series([bool(ul and ur and two_people(a, b) and not _contradicts_other(a, sr, dr)
+                            and not _contradicts_other(b, sl, dl))
+                       for a, b, ul, ur, sl, sr, dl, dr in zip(
+                           pairs["nik_l"], pairs["nik_r"], usable_l, usable_r, pairs["sex_l"], pairs["sex_r"],
+                           pairs["dob_l"], pairs["dob_r"], strict=True)], index=pairs.index, dtype=bool)
     pairs = pairs[~apart]
     pairs = pairs[_same_person_spelling(pairs["name_l"], pairs["name_r"])]
     return sorted(zip(pairs["unique_id_l"], pairs["unique_id_r"], strict=True))
+
+
+def _contradicts_other(value: str, sex, dob) -> bool:
+    """A NIK whose date digits cannot be the other record's person (its recorded birth date and sex): a No. KK
+    or a relative's NIK typed in the NIK column, no evidence of another person beside a shared NIB."""
+    born = date.fromisoformat(dob) if isinstance(dob, str) else None
+    return nik.contradicts_record(nik.check_nik(value), sex=sex if isinstance(sex, str) else None, birth_date=born)
 
 
 def near_nik_pairs(prepared: pd.DataFrame) -> list[tuple[str, str]]:
