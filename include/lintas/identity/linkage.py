@@ -83,8 +83,8 @@ def link(url: str, *, run_id: str | None = None, model: Path | None = None) -> d
         phases[name] = round(time.perf_counter() - began, 1)
         return result
 
-    # the raw records are dropped as soon as their features exist
-    prepared = phase("prepare", features.prepare, phase("read", features.read_source_records, url))
+    # read and prepared a batch at a time: the raw records never all in memory
+    prepared = phase("read_and_prepare", features.read_prepared, url)
     with warehouse.connect(url) as conn:
         decided = constraints.read(conn)
     resolved = resolve(prepared, model, phase=phase, decided=decided)
