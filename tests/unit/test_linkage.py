@@ -438,3 +438,23 @@ def test_a_home_business_joins_a_nik_two_typos_away_but_not_a_nik_that_says_anot
     # three digits away: that NIK says someone else (a namesake who rents the front room), no link
     prepared.loc[1, "nik"] = "3573021230750907"
     assert rules.home_business_pairs(prepared) == []
+
+
+def test_a_permit_joins_a_nik_group_only_under_a_name_one_person_could_have():
+    permit = features.PERMITS
+    nik = "3573011708850012"
+    prepared = records(
+        {"unique_id": "dtks:1", "source": "dinsos_dtks", "nik": nik, "name": "agus salim", "dob": "1985-08-17",
+         "sex": "L"},
+        # his own permit, the title left in: one person
+        {"unique_id": f"{permit}:1", "source": permit, "nik": nik, "name": "h agus salim"},
+        # a neighbour's permit whose NIK took a typo onto his serial: another name, no birth date to disagree
+        {"unique_id": f"{permit}:2", "source": permit, "nik": nik, "name": "rudi hartono"},
+    )
+    assert rules.nik_groups(prepared) == [["dtks:1", f"{permit}:1"]]
+    # two undated permits alone: each one's name is checked against the other's
+    alone = records(
+        {"unique_id": f"{permit}:3", "source": permit, "nik": nik, "name": "agus salim"},
+        {"unique_id": f"{permit}:4", "source": permit, "nik": nik, "name": "rudi hartono"},
+    )
+    assert rules.nik_groups(alone) == []
