@@ -452,6 +452,10 @@ def test_a_permit_joins_a_nik_group_only_under_a_name_one_person_could_have():
         {"unique_id": f"{permit}:2", "source": permit, "nik": nik, "name": "rudi hartono"},
     )
     assert rules.nik_groups(prepared) == [["dtks:1", f"{permit}:1"]]
+    # a permit in his own kelurahan: the place witnesses what the name cannot (a nickname, a business name)
+    prepared.loc[prepared["unique_id"] == "dtks:1", "kelurahan"] = "35.73.01.1002"
+    prepared.loc[prepared["unique_id"] == f"{permit}:2", "kelurahan"] = "35.73.01.1002"
+    assert rules.nik_groups(prepared) == [["dtks:1", f"{permit}:1", f"{permit}:2"]]
     # two undated permits alone: each one's name is checked against the other's
     alone = records(
         {"unique_id": f"{permit}:3", "source": permit, "nik": nik, "name": "agus salim"},

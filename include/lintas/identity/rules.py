@@ -26,37 +26,34 @@ def nik_groups(prepared: pd.DataFrame) -> list[list[str]]:
 
     A NIK shared by records that disagree (a No. KK typed as NIK, a clerk's copy-paste) is not trusted: its
     records are left to probabilistic matching. A record without a birth date (a permit: DPMPTSP records neither
-    birth date nor sex) has nothing the group can check but its name: it joins only where its name is one a
-    clerk could have written for a member's that does record a birth date (or, in a group without one, for
-    another member's). Otherwise its NIK is someone else's (a neighbour's serial after one typo, a relative's)
-    and it is left to the rules and the model."""
+    birth date nor sex) has nothing the group can check but its name and place: it joins only where its name
+    is one a clerk could have written for a member's that does record a birth date (or, in a group without one,
+    for another member's), or it is in that member's kelurahan. Otherwise its NIK is someone else's (a
+    neighbour's serial after one typo, a relative's) and it is left to the rules and the model."""
     valid = prepared[prepared["nik_valid"].astype(bool)]
     stats = valid.groupby("nik").agg(n=("unique_id", "size"), dobs=("dob", "nunique"), sexes=("sex", "nunique"))
     agreeing = stats[(stats["n"] > 1) & (stats["dobs"] <= 1) & (stats["sexes"] <= 1)].index
     members = valid[valid["nik"].isin(agreeing)]
-    # only the groups with an undated member need a look at the names
-    checked = members["nik"].isin(set(members.loc[members["dob"].isna(), "nik"]))
-    dropped = set()
-    for _, group in members[checked].groupby("nik", sort=False)[["unique_id", "name", "dob"]]:
-        dropped |= _undated_without_witness(group)
+    dropped = _undated_without_witness(members[["unique_id", "nik", "name", "dob", "kelurahan"]])
     members = members[~members["unique_id"].isin(dropped)]
     return [list(keys) for _, keys in members.groupby("nik", sort=False)["unique_id"] if len(keys) > 1]
 
 
-def _undated_without_witness(group: pd.DataFrame) -> set[str]:
-    """Members of a NIK group without a birth date whose name no dated member (or, without one, no other member)
-    could share as one person's spelling (`names.same_person_spelling`)."""
-    dated = group["dob"].notna()
-    if dated.all():
+def _undated_without_witness(members: pd.DataFrame) -> set[str]:
+    """Members of NIK groups without a birth date that no dated member of their group (or, in a group without
+    one, no other member) witnesses: neither a name one person could have (`names.same_person_spelling`) nor the
+    same kelurahan (a business at home, as the near-NIK rule's witness)."""
+    undated = members[members["dob"].isna() & members["name"].notna()]
+    if undated.empty:
         return set()
-    anchors = group.loc[dated, ["unique_id", "name"]] if dated.any() else group[["unique_id", "name"]]
-    out = set()
-    for key, name in zip(group.loc[~dated, "unique_id"], group.loc[~dated, "name"], strict=True):
-        others = [n for k, n in zip(anchors["unique_id"], anchors["name"], strict=True) if k != key]
-        if isinstance(name, str) and others and not any(
-                isinstance(n, str) and _spelling(name, n) for n in others):
-            out.add(key)
-    return out
+    has_dated = set(members.loc[members["dob"].notna(), "nik"])
+    anchors = members[members["dob"].notna() | ~members["nik"].isin(has_dated)]
+    pairs = undated.merge(anchors, on="nik", suffixes=("", "_o"))
+    pairs = pairs[pairs["unique_id"] != pairs["unique_id_o"]]
+    witnessed = pd.Series([isinstance(b, str) and _spelling(a, b) for a, b in zip(
+        pairs["name"], pairs["name_o"], strict=True)], index=pairs.index, dtype=bool)
+    witnessed |= (pairs["kelurahan"] == pairs["kelurahan_o"]).fillna(False).astype(bool)
+    return set(pairs["unique_id"]) - set(pairs.loc[witnessed, "unique_id"])
 
 
 @lru_cache(maxsize=1 << 16)
