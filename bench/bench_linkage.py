@@ -225,7 +225,7 @@ def main() -> None:
         tables.append(("generic Splink", score(generic[0], true)))
         print(f"generic Splink: {generic[1]:.1f}s, peak {generic[2]:,.0f} MB (child process); per pair recall: "
               + ", ".join(f"{a.split('_')[0]}x{b.split('_')[0]} {tables[-1][1].get((a, b), (0, 0))[1]:.4f}"
-                          for a, b in cross))
+                          for a, b in cross if ours[(a, b)][3]))
     for label, table in tables:
         tp, n_true, n_pred = (sum(table[k][i] for k in cross if k in table) for i in (4, 3, 5))
         precision, recall = tp / max(n_pred, 1), tp / max(n_true, 1)
