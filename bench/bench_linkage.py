@@ -1,13 +1,14 @@
 """Benchmark: identity resolution on the generator's data, scored against the hidden truth.
 
     .venv/bin/python bench/bench_linkage.py --scale small|city|5 [--profile default|second] [--train]
-        [--compare CANDIDATE_MODEL_JSON] [--backend duckdb|spark|duckdb,spark]
+        [--compare CANDIDATE_MODEL_JSON] [--backend duckdb|spark|duckdb,spark] [--generic] [--dump DIR]
 
 Runs the real pipeline into a fresh warehouse database (every channel, the raw gates, dbt up to
 int_identity__source_records), then `linkage.link` in a child process (seconds and peak memory of that process),
 then scores pairwise precision / recall / F1 per source pair against the truth files, beside the exact-NIK-join
-baseline. `--train` first re-estimates the Splink model on this data (`training.retrain`: a new version under
-LINTAS_HOME/models/linkage, never the reviewed model), compares it with the model in use and links with it.
+baseline (and with `--generic` an out-of-the-box Splink model, `generic_splink`). `--train` first re-estimates
+the Splink model on this data (`training.retrain`: a new version under LINTAS_HOME/models/linkage, never the
+reviewed model), compares it with the model in use and links with it.
 `--compare` scores a retrained model and the reviewed one on this data and writes the comparison report beside the
 candidate (lintas.identity.model_report).
 `--backend` (LINTAS_LINKAGE_BACKEND) links on DuckDB, on Spark (local mode: `make spark`), or on both in turn on the
@@ -146,6 +147,45 @@ def link_measured(url: str) -> tuple[dict, float, float]:
     return summary, own, max(peak[0], own)
 
 
+def generic_splink(url: str) -> tuple[dict[str, str], float, float]:
+    """The out-of-the-box baseline: Splink as its tutorials set it up on our features, none of our rules, caps
+    or vetoes. Standard comparisons (exact NIK, name, birth date, sex, kelurahan, street), blocking on NIK, birth
+    date + kelurahan, birth date + given name and full name + kelurahan, u by random sampling, m by EM, clusters at
+    0.95. Returns record -> cluster, seconds and the peak MB of the (child) process."""
+    import splink.comparison_library as cl
+    from splink import Linker, SettingsCreator, block_on
+    from splink.backends.duckdb import DuckDBAPI
+
+    from lintas.identity import workspace
+
+    began = time.perf_counter()
+    prepared = features.prepare(features.read_source_records(url))
+    frame = prepared[["unique_id", "nik", "name", "first_name", "last_name", "sex", "dob", "kelurahan", "street"]]
+    del prepared
+    blocking = [block_on("nik"), block_on("dob", "kelurahan"), block_on("dob", "first_name"),
+                block_on("name", "kelurahan")]
+    settings_ = SettingsCreator(
+        link_type="dedupe_only", unique_id_column_name="unique_id",
+        comparisons=[cl.ExactMatch("nik"), cl.NameComparison("name"),
+                     cl.DateOfBirthComparison("dob", input_is_string=True, datetime_format="%Y-%m-%d"),
+                     cl.ExactMatch("sex"), cl.ExactMatch("kelurahan"), cl.LevenshteinAtThresholds("street", 2)],
+        blocking_rules_to_generate_predictions=blocking, retain_intermediate_calculation_columns=False,
+        retain_matching_columns=False)
+    with workspace.duckdb_connection() as con:
+        con.register("generic_input", frame)
+        con.execute("create table generic_features as select * from generic_input")
+        con.unregister("generic_input")
+        linker = Linker(DuckDBAPI(connection=con).register("generic_features"), settings_)
+        linker.training.estimate_probability_two_random_records_match([block_on("nik", "dob")], recall=0.8)
+        linker.training.estimate_u_using_random_sampling(max_pairs=2e6, seed=1)
+        linker.training.estimate_parameters_using_expectation_maximisation(block_on("dob"))
+        linker.training.estimate_parameters_using_expectation_maximisation(block_on("first_name", "kelurahan"))
+        predicted = linker.inference.predict(threshold_match_probability=0.5)
+        clustered = linker.clustering.cluster_pairwise_predictions_at_threshold(predicted, 0.95).as_pandas_dataframe()
+    cluster_of = dict(zip(clustered["unique_id"], clustered["cluster_id"].astype(str), strict=True))
+    return cluster_of, time.perf_counter() - began, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--scale", default="small")
@@ -157,6 +197,8 @@ def main() -> None:
                         " data and write the comparison report beside it")
     parser.add_argument("--backend", default="duckdb", help="LINTAS_LINKAGE_BACKEND of the linkage: duckdb, spark,"
                         " or duckdb,spark (both in turn on the same data, compared)")
+    parser.add_argument("--generic", action="store_true", help="also score an out-of-the-box Splink model"
+                        " (bench_linkage.generic_splink) beside ours and the exact-NIK join")
     parser.add_argument("--dump", type=Path, help="also save the linkage input and the truth here (pickle, for"
                         " bench/diagnose_linkage.py); it holds personal data: a private folder only")
     args = parser.parse_args()
@@ -211,6 +253,10 @@ def main() -> None:
                 with warehouse.connect(url) as conn:
                     predicted = dict(conn.execute("select record_key, person_id from identity.person_record"))
                 runs[backend] = (summary, seconds, peak_mb, tree_mb, predicted)
+            generic = None
+            if args.generic:
+                with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
+                    generic = pool.submit(generic_splink, url).result()
             with warehouse.connect(url) as conn:
                 raw_nik = dict(conn.execute(
                     "select record_key, nik from intermediate.int_identity__source_records"))
@@ -240,8 +286,14 @@ def main() -> None:
         print(f"{pair[0] + ' x ' + pair[1]:<48} {n:>10,} {p:>7.4f} {r:>7.4f} {f:>7.4f} | {bp:>7.4f} {br:>7.4f}"
               f" {bf:>7.4f}")
     cross = [k for k in ours if k[0] != k[1]]
-    for label, table in (("ours", ours), ("exact NIK", base)):
-        tp, n_true, n_pred = (sum(table[k][i] for k in cross) for i in (4, 3, 5))
+    tables = [("ours", ours), ("exact NIK", base)]
+    if generic:
+        tables.append(("generic Splink", score(generic[0], true)))
+        print(f"generic Splink: {generic[1]:.1f}s, peak {generic[2]:,.0f} MB (child process); per pair recall: "
+              + ", ".join(f"{a.split('_')[0]}x{b.split('_')[0]} {tables[-1][1].get((a, b), (0, 0))[1]:.4f}"
+                          for a, b in cross if ours[(a, b)][3]))
+    for label, table in tables:
+        tp, n_true, n_pred = (sum(table[k][i] for k in cross if k in table) for i in (4, 3, 5))
         precision, recall = tp / max(n_pred, 1), tp / max(n_true, 1)
         print(f"cross-agency pairs ({label}): precision {precision:.4f}, recall {recall:.4f},"
               f" F1 {2 * precision * recall / max(precision + recall, 1e-9):.4f}")

@@ -378,3 +378,87 @@ def test_a_number_cell_nik_with_one_more_typo_is_still_near_on_its_first_15_digi
          "kelurahan": "35.73.03.1001"},
     )
     assert rules.near_nik_pairs(prepared) == [(f"{permit}:1", "umkm:1")]
+
+
+def test_a_shared_business_id_joins_an_owners_workbook_row_and_permit_of_one_persons_names_only():
+    permit, umkm = features.PERMITS, "diskopindag_umkm"
+    nib = "9120204567813"
+    prepared = records(
+        # Bu Sri's workbook row: the clerk typed her No. KK as NIK (no NIK left), her permit has no NIK at all
+        {"unique_id": f"{umkm}:f!s!3", "source": umkm, "name": "sri mulyani", "nib": nib, "sex": "P",
+         "dob": "1970-06-05", "nik": None},
+        {"unique_id": f"{permit}:11", "source": permit, "name": "hj sri mulyani", "nib": nib, "nik": None},
+        # the same NIB mistyped onto another owner's row: another name, stays apart
+        {"unique_id": f"{umkm}:f!s!9", "source": umkm, "name": "bambang hermawan", "nib": nib, "nik": None},
+        # a permit of the same name and NIB whose NIK says another person (three digits of the serial away)
+        {"unique_id": f"{permit}:12", "source": permit, "name": "sri mulyani", "nib": nib,
+         "nik": "3573054506700999"},
+        {"unique_id": f"{umkm}:f!s!4", "source": umkm, "name": "sri mulyani", "nib": nib,
+         "nik": "3573054506700001", "sex": "P"},
+        # a NIB on a pupil's record does not exist; an unlicensed business has none: no pair without one
+        {"unique_id": f"{umkm}:f!s!5", "source": umkm, "name": "sri mulyani", "nib": None, "nik": None},
+    )
+    found = rules.same_nib_pairs(prepared)
+    assert all(a < b for a, b in found)
+    assert {frozenset(p) for p in found} == {frozenset(p) for p in [
+        (f"{permit}:11", f"{permit}:12"), (f"{permit}:11", f"{umkm}:f!s!3"), (f"{permit}:11", f"{umkm}:f!s!4"),
+        (f"{umkm}:f!s!3", f"{permit}:12"), (f"{umkm}:f!s!3", f"{umkm}:f!s!4")]}
+    # the permit's NIK column holds her family card, issued 5 Mar 2004: its date digits cannot be a woman born on
+    # 5 Jun 1970 (the workbook records her birth date), so it says nothing against her
+    prepared.loc[prepared["unique_id"] == f"{permit}:12", "nik"] = "3573050503040011"
+    prepared.loc[prepared["unique_id"] == f"{umkm}:f!s!4", "dob"] = "1970-06-05"
+    assert (f"{umkm}:f!s!4", f"{permit}:12") in rules.same_nib_pairs(prepared)
+    # a recorded sex that disagrees: not one person
+    prepared.loc[prepared["unique_id"] == f"{umkm}:f!s!4", "sex"] = "L"
+    assert (f"{umkm}:f!s!3", f"{umkm}:f!s!4") not in rules.same_nib_pairs(prepared)
+
+
+def test_a_business_id_is_read_as_13_digits_or_not_at_all():
+    prepared = features.prepare(pd.DataFrame([
+        raw(record_key="diskopindag_umkm:f!s!1", record_source="diskopindag_umkm", nama="SRI MULYANI",
+            nib="9120204567813"),
+        raw(record_key="dpmptsp_izin_usaha:1", record_source="dpmptsp_izin_usaha", nama="SRI MULYANI",
+            nib="912020456781"),  # 12 digits: malformed
+        raw(record_key="dpmptsp_izin_usaha:2", record_source="dpmptsp_izin_usaha", nama="SRI MULYANI",
+            nib="0000000000000"),  # a placeholder
+    ], dtype=object)).set_index("unique_id")
+    assert prepared["nib"].iloc[0] == "9120204567813" and prepared["nib"].iloc[1:].isna().all()
+
+
+def test_a_home_business_joins_a_nik_two_typos_away_but_not_a_nik_that_says_another_person():
+    permit = features.PERMITS
+    home = {"kelurahan": "35.73.02.1004", "street": "ciliwung", "house_number": "17"}
+    prepared = records(
+        # Pak Joko's DTKS record, and his permit at home whose NIK the clerk typed with two slips
+        {"unique_id": "dtks:1", "source": "dinsos_dtks", "name": "joko susilo", "nik": "3573021203750004",
+         "dob": "1975-03-12", **home},
+        {"unique_id": f"{permit}:1", "source": permit, "name": "joko susilo", "nik": "3573021230750007", **home},
+    )
+    assert rules.home_business_pairs(prepared) == [(f"{permit}:1", "dtks:1")]
+    # three digits away: that NIK says someone else (a namesake who rents the front room), no link
+    prepared.loc[1, "nik"] = "3573021230750907"
+    assert rules.home_business_pairs(prepared) == []
+
+
+def test_a_permit_joins_a_nik_group_only_under_a_name_one_person_could_have():
+    permit = features.PERMITS
+    nik = "3573011708850012"
+    prepared = records(
+        {"unique_id": "dtks:1", "source": "dinsos_dtks", "nik": nik, "name": "agus salim", "dob": "1985-08-17",
+         "sex": "L"},
+        # his own permit, the title left in: one person
+        {"unique_id": f"{permit}:1", "source": permit, "nik": nik, "name": "h agus salim"},
+        # a neighbour's permit whose NIK took a typo onto his serial: another name, no birth date to disagree
+        {"unique_id": f"{permit}:2", "source": permit, "nik": nik, "name": "rudi hartono"},
+    )
+    assert rules.nik_groups(prepared) == [["dtks:1", f"{permit}:1"]]
+    # a permit in his own kelurahan: the place witnesses what the name cannot (a nickname, a business name)
+    prepared.loc[prepared["unique_id"] == "dtks:1", "kelurahan"] = "35.73.01.1002"
+    prepared.loc[prepared["unique_id"] == f"{permit}:2", "kelurahan"] = "35.73.01.1002"
+    assert rules.nik_groups(prepared) == [["dtks:1", f"{permit}:1", f"{permit}:2"]]
+    # two undated permits alone: each one's name is checked against the other's
+    alone = records(
+        {"unique_id": f"{permit}:3", "source": permit, "nik": nik, "name": "agus salim"},
+        {"unique_id": f"{permit}:4", "source": permit, "nik": nik, "name": "rudi hartono"},
+    )
+    assert rules.nik_groups(alone) == []

@@ -27,6 +27,7 @@ DECISIVE = {
     "same_nik": ("nik", "name"),
     "name_birth_mother": ("name", "dob", "mother"),
     "similar_name_birth": ("name", "dob"),
+    "same_nib": ("name",),  # and the business id (NIB) both records name
     "home_business": ("name", "kelurahan", "street"),
     "model": tuple(FIELDS),
     "review": tuple(FIELDS),  # a reviewer saw both records side by side (identity.review_decision has why)

@@ -34,7 +34,7 @@ class Resolution:
     groups: list[list[str]]  # records sharing a valid NIK that agree (`rules.nik_groups`)
     pairs: pd.DataFrame  # the model's pairs at or above REVIEW_THRESHOLD, after the NIK veto
     nik_rule_pairs: list[tuple[str, str]]  # a NIK one edit away, a shared NIK with one person's names
-    other_rule_pairs: list[tuple[str, str]]  # without NIK: name + birth date + mother or home, home business
+    other_rule_pairs: list[tuple[str, str]]  # without NIK: name + birth date + mother or home, NIB, home business
     cluster_of: dict[str, str]  # record key -> cluster representative
     pairs_by_rule: dict[str, list[tuple[str, str]]] = field(default_factory=dict)  # rule name -> its pairs
     constraints: constraints.Constraints = constraints.NONE  # reviewers' decisions the clusters honour
@@ -55,10 +55,11 @@ def resolve(prepared: pd.DataFrame, model: Path, *, phase: Callable = _run,
     keys = list(prepared["unique_id"])
     by_rule = {name: phase(name, rule, prepared) for name, rule in (
         ("near_nik", rules.near_nik_pairs), ("same_nik", rules.same_nik_pairs),
-        ("name_birth_mother", rules.name_birth_mother_pairs), ("similar_name_birth", rules.similar_name_birth_pairs))}
+        ("name_birth_mother", rules.name_birth_mother_pairs), ("similar_name_birth", rules.similar_name_birth_pairs),
+        ("same_nib", rules.same_nib_pairs))}
     near = by_rule["near_nik"] + by_rule["same_nik"]
     # the home-business rule counts persons: the links so far tell which records are one person
-    birth_mother = by_rule["name_birth_mother"] + by_rule["similar_name_birth"]
+    birth_mother = by_rule["name_birth_mother"] + by_rule["similar_name_birth"] + by_rule["same_nib"]
     so_far = phase("cluster_before_home_business", clusters.components, keys, groups, pairs, near + birth_mother,
                    decided)
     by_rule["home_business"] = phase("home_business", rules.home_business_pairs, prepared, so_far)
@@ -82,8 +83,8 @@ def link(url: str, *, run_id: str | None = None, model: Path | None = None) -> d
         phases[name] = round(time.perf_counter() - began, 1)
         return result
 
-    # the raw records are dropped as soon as their features exist
-    prepared = phase("prepare", features.prepare, phase("read", features.read_source_records, url))
+    # read and prepared a batch at a time: the raw records never all in memory
+    prepared = phase("read_and_prepare", features.read_prepared, url)
     with warehouse.connect(url) as conn:
         decided = constraints.read(conn)
     resolved = resolve(prepared, model, phase=phase, decided=decided)

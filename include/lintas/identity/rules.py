@@ -1,11 +1,13 @@
 """The deterministic rules of identity resolution, beside the model: a valid, unconflicted NIK; a shared NIK
-with names one person could have; a NIK one edit away with a witness; name + birth date + mother; a similar
-name + birth date + home or mother; a permit run from home; and the veto of two NIKs that say two people.
-Each returns record-key pairs (or groups) for `clusters`; the rules that join many records run in DuckDB."""
+with names one person could have; a NIK one edit away with a witness; a shared business id (NIB); name + birth
+date + mother; a similar name + birth date + home or mother; a permit run from home; and the veto of two NIKs that
+say two people. Each returns record-key pairs (or groups) for `clusters`; the rules that join many records run in
+DuckDB."""
 
 from __future__ import annotations
 
 from collections import defaultdict
+from datetime import date
 from functools import lru_cache
 
 import pandas as pd
@@ -23,12 +25,40 @@ def nik_groups(prepared: pd.DataFrame) -> list[list[str]]:
     """Records sharing a valid NIK that agree with each other (birth date, sex): one person each.
 
     A NIK shared by records that disagree (a No. KK typed as NIK, a clerk's copy-paste) is not trusted: its
-    records are left to probabilistic matching."""
+    records are left to probabilistic matching. A record without a birth date (a permit: DPMPTSP records neither
+    birth date nor sex) has nothing the group can check but its name and place: it joins only where its name
+    is one a clerk could have written for a member's that does record a birth date (or, in a group without one,
+    for another member's), or it is in that member's kelurahan. Otherwise its NIK is someone else's (a
+    neighbour's serial after one typo, a relative's) and it is left to the rules and the model."""
     valid = prepared[prepared["nik_valid"].astype(bool)]
     stats = valid.groupby("nik").agg(n=("unique_id", "size"), dobs=("dob", "nunique"), sexes=("sex", "nunique"))
     agreeing = stats[(stats["n"] > 1) & (stats["dobs"] <= 1) & (stats["sexes"] <= 1)].index
     members = valid[valid["nik"].isin(agreeing)]
-    return [list(keys) for _, keys in members.groupby("nik", sort=False)["unique_id"]]
+    dropped = _undated_without_witness(members[["unique_id", "nik", "name", "dob", "kelurahan"]])
+    members = members[~members["unique_id"].isin(dropped)]
+    return [list(keys) for _, keys in members.groupby("nik", sort=False)["unique_id"] if len(keys) > 1]
+
+
+def _undated_without_witness(members: pd.DataFrame) -> set[str]:
+    """Members of NIK groups without a birth date that no dated member of their group (or, in a group without
+    one, no other member) witnesses: neither a name one person could have (`names.same_person_spelling`) nor the
+    same kelurahan (a business at home, as the near-NIK rule's witness)."""
+    undated = members[members["dob"].isna() & members["name"].notna()]
+    if undated.empty:
+        return set()
+    has_dated = set(members.loc[members["dob"].notna(), "nik"])
+    anchors = members[members["dob"].notna() | ~members["nik"].isin(has_dated)]
+    pairs = undated.merge(anchors, on="nik", suffixes=("", "_o"))
+    pairs = pairs[pairs["unique_id"] != pairs["unique_id_o"]]
+    witnessed = pd.Series([isinstance(b, str) and _spelling(a, b) for a, b in zip(
+        pairs["name"], pairs["name_o"], strict=True)], index=pairs.index, dtype=bool)
+    witnessed |= (pairs["kelurahan"] == pairs["kelurahan_o"]).fillna(False).astype(bool)
+    return set(pairs["unique_id"]) - set(pairs.loc[witnessed, "unique_id"])
+
+
+@lru_cache(maxsize=1 << 16)
+def _spelling(left: str, right: str) -> bool:
+    return names.same_person_spelling(left, right)
 
 
 def same_nik_pairs(prepared: pd.DataFrame) -> list[tuple[str, str]]:
@@ -42,6 +72,45 @@ def same_nik_pairs(prepared: pd.DataFrame) -> list[tuple[str, str]]:
     pairs = pairs[pairs["unique_id_l"] < pairs["unique_id_r"]]
     pairs = pairs[_same_person_spelling(pairs["name_l"], pairs["name_r"])]
     return sorted(zip(pairs["unique_id_l"], pairs["unique_id_r"], strict=True))
+
+
+def same_nib_pairs(prepared: pd.DataFrame) -> list[tuple[str, str]]:
+    """Rule: a UMKM owner's row and a permit (or two of them) naming the same OSS business id (NIB), names a clerk
+    could have written for one person, and nothing recorded that disagrees (sex, birth date, two NIKs that say two
+    people). OSS issues one NIB per business actor and Diskopindag copies it from the owner's permit, so the NIB
+    is the business's key across the two agencies; it carries no NIK, so a No. KK or a blank in the NIK column
+    does not hide the owner. A NIB mistyped onto another business comes with another name and stays apart. Two
+    NIKs that say two people keep them apart, unless one of them contradicts the other record's birth date or sex
+    (the owner's No. KK or a relative's NIK in one agency's NIK column: the workbook records the birth date)."""
+    columns = ["unique_id", "name", "nib", "nik", "nik_contradicted", "sex", "dob"]
+    if "nib" not in prepared.columns:
+        return []
+    with_nib = prepared.loc[prepared["nib"].notna() & prepared["name"].notna(), columns]
+    shared = with_nib[with_nib.duplicated("nib", keep=False)]
+    if shared.empty:
+        return []
+    pairs = shared.merge(shared, on="nib", suffixes=("_l", "_r"))
+    pairs = pairs[pairs["unique_id_l"] < pairs["unique_id_r"]]
+    for column in ("sex", "dob"):
+        left, right = pairs[f"{column}_l"], pairs[f"{column}_r"]
+        pairs = pairs[left.isna() | right.isna() | (left == right)]
+    usable_l = pairs["nik_l"].notna() & ~pairs["nik_contradicted_l"].fillna(False).astype(bool)
+    usable_r = pairs["nik_r"].notna() & ~pairs["nik_contradicted_r"].fillna(False).astype(bool)
+    apart = pd.Series([bool(ul and ur and two_people(a, b) and not _contradicts_other(a, sr, dr)
+                            and not _contradicts_other(b, sl, dl))
+                       for a, b, ul, ur, sl, sr, dl, dr in zip(
+                           pairs["nik_l"], pairs["nik_r"], usable_l, usable_r, pairs["sex_l"], pairs["sex_r"],
+                           pairs["dob_l"], pairs["dob_r"], strict=True)], index=pairs.index, dtype=bool)
+    pairs = pairs[~apart]
+    pairs = pairs[_same_person_spelling(pairs["name_l"], pairs["name_r"])]
+    return sorted(zip(pairs["unique_id_l"], pairs["unique_id_r"], strict=True))
+
+
+def _contradicts_other(value: str, sex, dob) -> bool:
+    """A NIK whose date digits cannot be the other record's person (its recorded birth date and sex): a No. KK
+    or a relative's NIK typed in the NIK column, no evidence of another person beside a shared NIB."""
+    born = date.fromisoformat(dob) if isinstance(dob, str) else None
+    return nik.contradicts_record(nik.check_nik(value), sex=sex if isinstance(sex, str) else None, birth_date=born)
 
 
 def near_nik_pairs(prepared: pd.DataFrame) -> list[tuple[str, str]]:
@@ -221,12 +290,12 @@ def similar_name_birth_pairs(prepared: pd.DataFrame) -> list[tuple[str, str]]:
 
 def home_business_pairs(prepared: pd.DataFrame, person_of: dict[str, str] | None = None) -> list[tuple[str, str]]:
     """Rule: a permit whose holder has the same canonical name, kelurahan, street and house number (where both
-    record one: a common name has namesakes along a long street) as exactly one person in
-    the other agencies' records (a business run from home), where one side has no usable NIK (otherwise the NIK
-    decides). 'Exactly one' counts persons, not records: `person_of` (record -> person, from the links already
-    made) joins a holder's DTKS and UMKM records into one; without it, records that carry the same NIK are one
-    person. Someone recorded as younger than 17 (a pupil namesake) is no candidate: a permit needs a KTP,
-    issued from 17."""
+    record one: a common name has namesakes along a long street) as exactly one person in the other agencies'
+    records (a business run from home), where one side has no usable NIK or the two NIKs are within the veto's
+    bound (two typos: they do not say two people, and the near-NIK rule bridges only one). 'Exactly one' counts
+    persons, not records: `person_of` (record -> person, from the links already made) joins a holder's DTKS and
+    UMKM records into one; without it, records that carry the same NIK are one person. Someone recorded as
+    younger than 17 (a pupil namesake) is no candidate: a permit needs a KTP, issued from 17."""
     columns = ["unique_id", "source", "name", "kelurahan", "street", "house_number", "nik", "dob"]
     placed = prepared.loc[prepared["name"].notna() & prepared["kelurahan"].notna() & prepared["street"].notna(),
                           columns].copy()
@@ -257,8 +326,9 @@ def home_business_pairs(prepared: pd.DataFrame, person_of: dict[str, str] | None
         )
         select least(permit_id, other_id), greatest(permit_id, other_id)
         from candidate
-        where permit_id in (select permit_id from single) and (permit_nik is null or other_nik is null)
-    """), {"permits": PERMITS, "adult_born_by": adult_born_by})
+        where permit_id in (select permit_id from single)
+            and (permit_nik is null or other_nik is null or damerau_levenshtein(permit_nik, other_nik) <= $max_edits)
+    """), {"permits": PERMITS, "adult_born_by": adult_born_by, "max_edits": MAX_NIK_TYPO_EDITS})
     return sorted(found.itertuples(index=False, name=None))
 
 

@@ -2,7 +2,8 @@
 
 -- Every person-bearing record of every agency in one shape, the input of identity resolution (linkage).
 -- One row per source record: a DTKS register member (latest snapshot they appear in), a student, a UMKM owner
--- row, a permit's responsible person (perseorangan, or a badan usaha that names a NIK).
+-- row, a permit's responsible person (perseorangan, or a badan usaha that names a NIK). `nib` (OSS business id)
+-- where the agency records one: Diskopindag's workbooks and DPMPTSP's permits share it.
 with
 
 dtks_latest as (
@@ -29,6 +30,7 @@ dtks as (
         kelurahan,
         kecamatan,
         null::text as kode_wilayah,
+        null::text as nib,
         to_date(periode, 'YYYY-MM') as observed_on
     from dtks_latest
     where recency = 1
@@ -51,6 +53,7 @@ students as (
         kelurahan,
         kecamatan,
         null::text as kode_wilayah,
+        null::text as nib,
         updated_at::date as observed_on
     from {{ ref('stg_disdik__students') }}
 ),
@@ -72,6 +75,7 @@ umkm_owners as (
         kelurahan,
         kecamatan,
         null::text as kode_wilayah,
+        nib,
         to_date(tahun, 'YYYY') as observed_on
     from {{ ref('stg_diskopindag__umkm_owners') }}
 ),
@@ -93,6 +97,7 @@ permit_holders as (
         kelurahan,
         null::text as kecamatan,
         kode_wilayah,
+        nib,
         updated_at::date as observed_on
     from {{ ref('stg_dpmptsp__permits') }}
     where jenis_pelaku_usaha = '02' or nik_penanggung_jawab is not null
