@@ -7,9 +7,9 @@
 ) }}
 
 -- DTKS members with their kelurahan resolved to a Kemendagri code. Incremental: the register grows by a full
--- snapshot (~185k rows for Kota Malang, one file per kab/kota of the region) every month, so a build only parses the months whose accepted batch is
--- not held yet (a new month, or a corrected re-delivery, which replaces its month). After a change to the alias
--- seed, rebuild with --full-refresh.
+-- snapshot (~185k rows for Kota Malang, one file per kab/kota of the region) every month, so a build only parses
+-- the months whose accepted batch is not held yet (a new month, or a corrected re-delivery, which replaces its
+-- month). After a change to the alias seed, rebuild with --full-refresh.
 with
 
 members as (
