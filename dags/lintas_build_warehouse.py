@@ -7,10 +7,12 @@ schema into `marts` in one transaction (one asset event per mart, with its row c
 the dbt snapshots (type-2 history) of what was published. A failed dbt test or mart gate fails the run naming the
 checks, is not retried, and analysts keep the last published marts.
 
-Hand runs: `full_refresh` rebuilds the incremental models from scratch (after a change to the alias seed);
-`source` rebuilds only that source's staging up to the unified source records (the marts are always rebuilt
-whole: they are published as one schema); `force` builds even when nothing changed since the published build
-(otherwise such a run, like any run with no new accepted batch, ends after `anything_to_build`)."""
+Hand runs: `full_refresh` rebuilds the incremental models from scratch (after a change to the alias seed); `source`
+rebuilds only that source's staging up to the unified source records (the marts are always rebuilt whole: they are
+published as one schema); `period` (YYYY-MM) re-parses that DTKS month in the incremental model (after a fix to the
+parsing or the alias seed that concerns one month; other months are kept); `force` builds even when nothing changed
+since the published build (otherwise such a run, like any run with no new accepted batch, ends after
+`anything_to_build`)."""
 
 from airflow.sdk import AssetAny, Param, dag, task
 
@@ -30,6 +32,8 @@ from lintas.transform import dbt
         "full_refresh": Param(False, type="boolean", description="dbt --full-refresh of the incremental models"),
         "source": Param(None, type=["null", "string"], enum=[None, *(t.name for t in sources.raw_tables())],
                         description="rebuild only this source's staging (the marts are always rebuilt whole)"),
+        "period": Param(None, type=["null", "string"], pattern=dbt_airflow.PERIOD_PATTERN,
+                        description="YYYY-MM: re-parse this DTKS month in the incremental model (others are kept)"),
         "force": Param(False, type="boolean",
                        description="build even if nothing changed since the published build (skipped otherwise)"),
     },
@@ -50,7 +54,8 @@ def lintas_build_warehouse():
 
         params = params or {}
         return pipeline.build_needed(pipeline.run_context(context), full_refresh=bool(params.get("full_refresh")),
-                                     source=params.get("source"), force=bool(params.get("force")))["build"]
+                                     source=params.get("source"), period=params.get("period"),
+                                     force=bool(params.get("force")))["build"]
 
     @task
     def load_seeds(**context) -> dict:

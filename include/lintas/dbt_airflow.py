@@ -15,6 +15,7 @@ model's tests' task is never retried (a failed test is a verdict on the data; re
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from lintas import settings, sources, warehouse
@@ -33,9 +34,13 @@ class ManifestMissing(RuntimeError):
     """The build DAG cannot be rendered: the dbt manifest has not been built."""
 
 
+# The hand-run `period` parameter: one month, YYYY-MM (checked by the DAG's Param and again before it reaches dbt)
+PERIOD_PATTERN = r"^[0-9]{4}-(0[1-9]|1[0-2])$"
+
+
 def _runtime_env(context, operator) -> None:
     """Cosmos interceptor (runs in the task, before the dbt command is built): the warehouse connection, the build
-    schema and the hand-run `source` parameter."""
+    schema and the hand-run `source` and `period` parameters."""
     from airflow.sdk.log import mask_secret
 
     env = dbt.dbt_environment(warehouse.warehouse_url())
@@ -43,9 +48,19 @@ def _runtime_env(context, operator) -> None:
         mask_secret(env["LINTAS_PGPASSWORD"])
     operator.env = {**(operator.env or {}), **{k: env[k] for k in _RUNTIME_KEYS}}
     # `operator` is this run's copy of the task (Airflow's prepare_for_execution): narrowing it leaves later runs be
-    source = (context.get("params") or {}).get("source")
+    params = context.get("params") or {}
+    if params.get("period") and operator.task_id.endswith(PRODUCER_TASK_ID):
+        operator.vars = {**(operator.vars or {}), **period_vars(params["period"])}
+    source = params.get("source")
     if source and operator.task_id.endswith(PRODUCER_TASK_ID) and operator.selector == dbt.LINKAGE_INPUT:
         operator.selector, operator.select, operator.exclude = None, source_selection(source), dbt.NOT_IN_BUILDS
+
+
+def period_vars(period: str) -> dict[str, str]:
+    """dbt vars that make the incremental DTKS model re-parse one month (`rebuild_periode`)."""
+    if not isinstance(period, str) or not re.fullmatch(PERIOD_PATTERN, period):
+        raise ValueError(f"period must be a month as YYYY-MM, got {period!r}")
+    return {"rebuild_periode": period}
 
 
 def source_selection(source: str) -> str:

@@ -79,20 +79,20 @@ def build_inputs_fingerprint(conn) -> str:
 
 
 def build_needed(ctx: RunContext, *, full_refresh: bool = False, source: str | None = None,
-                 force: bool = False) -> dict:
+                 period: str | None = None, force: bool = False) -> dict:
     """Whether the build has anything to do. A build is skipped only when its inputs (build_inputs_fingerprint)
     equal those of the build analysts see now (the last *published* one): a build held back by a failed gate or
-    dbt test is always tried again, so it stays red until fixed. Hand runs with full_refresh, source or force
-    always build. The fingerprint of a build that goes ahead is recorded under its run id (audit.build_input)."""
+    dbt test is always tried again, so it stays red until fixed. Hand runs with full_refresh, source, period or
+    force always build. The fingerprint of a build that goes ahead is recorded under its run id (audit.build_input)."""
     with warehouse.connect(warehouse.warehouse_url()) as conn:
         fingerprint = build_inputs_fingerprint(conn)
         published = conn.execute(
             "select e.airflow_run_id, i.fingerprint from audit.publish_event e"
             " left join audit.build_input i on i.airflow_run_id = e.airflow_run_id"
             " where e.outcome = 'published' order by e.publish_event_id desc limit 1").fetchone()
-        if full_refresh or source or force:
+        if full_refresh or source or period or force:
             reason = "hand run: " + ", ".join(k for k, v in (("full_refresh", full_refresh), ("source", source),
-                                                              ("force", force)) if v)
+                                                              ("period", period), ("force", force)) if v)
         elif published is None:
             reason = "nothing published yet"
         elif published[1] is None:

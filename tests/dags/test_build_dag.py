@@ -206,7 +206,7 @@ def test_a_failing_dbt_test_fails_its_task_once_and_publishes_nothing(airflow_db
     assert tis["marts.dim_wilayah.test"].state == "failed" and tis["publish"].state == "upstream_failed"
 
 
-def test_hand_run_full_refresh_and_one_source(airflow_db, dagbag, warehouse_url, outbox):
+def test_hand_run_full_refresh_one_source_and_one_period(airflow_db, dagbag, warehouse_url, outbox):
     good_file(outbox, count=12)
     assert _run(dagbag, "lintas_extract_dinsos_dtks")[0].state == "success"
     assert _run(dagbag, DAG_ID)[0].state == "success"
@@ -229,6 +229,22 @@ def test_hand_run_full_refresh_and_one_source(airflow_db, dagbag, warehouse_url,
                             " where periode = '1999-01'").fetchone()[0]
     assert kept == 1, "without full_refresh the incremental model keeps what it holds"
 
+    # `period`: one delivered month re-parsed (a hand-damaged row of it comes back), every other month kept
+    with warehouse.connect(warehouse_url) as conn:
+        [month] = [r[0] for r in conn.execute(
+            "select distinct periode from intermediate.int_dinsos__dtks_members_located where periode <> '1999-01'")]
+        conn.execute("update intermediate.int_dinsos__dtks_members_located set nama_kelurahan = 'RUSAK'"
+                     " where periode = %s", (month,))
+    dagrun, tis = _run(dagbag, DAG_ID, period=month)
+    assert dagrun.state == "success" and tis["anything_to_build"].state == "success"
+    with warehouse.connect(warehouse_url) as conn:
+        damaged, kept = conn.execute(
+            "select count(*) filter (where periode = %s and nama_kelurahan = 'RUSAK'),"
+            " count(*) filter (where periode = '1999-01') from intermediate.int_dinsos__dtks_members_located",
+            (month,)).fetchone()
+    assert damaged == 0, "the chosen month was re-parsed"
+    assert kept == 1, "only the chosen month was rebuilt"
+
     dagrun, tis = _run(dagbag, DAG_ID, full_refresh=True)
     assert dagrun.state == "success"
     rebuilt = {uid for uid, _ in _dbt_results(warehouse_url, dagrun.run_id)}
@@ -237,6 +253,17 @@ def test_hand_run_full_refresh_and_one_source(airflow_db, dagbag, warehouse_url,
         kept = conn.execute("select count(*) from intermediate.int_dinsos__dtks_members_located"
                             " where periode = '1999-01'").fetchone()[0]
     assert kept == 0, "full_refresh rebuilt the incremental model from its sources"
+
+
+def test_period_is_a_month_before_it_reaches_dbt(dagbag):
+    assert dbt_airflow.period_vars("2026-09") == {"rebuild_periode": "2026-09"}
+    for bad in ("2026-13", "2026-9", "2026-09'; drop table x; --", "", None):
+        try:
+            dbt_airflow.period_vars(bad)
+        except ValueError:
+            continue
+        raise AssertionError(f"{bad!r} was accepted")
+    assert dagbag.dags[DAG_ID].params.get_param("period").schema["pattern"] == dbt_airflow.PERIOD_PATTERN
 
 
 # one build step of each kind; hold_back (one_failed) and the gate are skipped too, never run

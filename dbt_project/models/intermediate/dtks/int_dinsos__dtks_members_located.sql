@@ -9,7 +9,8 @@
 -- DTKS members with their kelurahan resolved to a Kemendagri code. Incremental: the register grows by a full
 -- snapshot (~185k rows for Kota Malang, one file per kab/kota of the region) every month, so a build only parses
 -- the months whose accepted batch is not held yet (a new month, or a corrected re-delivery, which replaces its
--- month). After a change to the alias seed, rebuild with --full-refresh.
+-- month; the var rebuild_periode, the build DAG's `period`, adds one month to re-parse). After a change to the
+-- alias seed, rebuild with --full-refresh.
 with
 
 members as (
@@ -32,6 +33,9 @@ members as (
                 on current_batches.periode = held.periode and current_batches.batch_id = held.batch_id
             where held.periode is null
         )
+        {% if var('rebuild_periode', none) %}
+            or periode = '{{ var("rebuild_periode") }}'
+        {% endif %}
     {% endif %}
 )
 
