@@ -64,3 +64,15 @@ def test_one_kab_kota_gives_every_record_the_same_region_and_a_province_keeps_th
     assert list(scoring.model_input(prepared)["kabkota"]) == ["3579", None, "3573"]
     # the NIK rule alone crosses regions; every other rule stays within a kelurahan or a kab/kota
     assert [("kabkota" in rule or "kelurahan" in rule) for rule in scoring.BLOCKING] == [False] + [True] * 5
+
+
+def test_great_expectations_imports_in_an_interpreter_without_a_main_file():
+    """With lintas[spark] installed, GX imports pyspark.sql.connect; pyspark must not end the process there (it
+    did, with sys.exit(0), in every pytest-xdist worker and any `python -c` until Spark Connect's dependencies came
+    with the extra). Runs whether or not pyspark is installed: GX must import either way."""
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-c", "import great_expectations; print('imported')"],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0 and proc.stdout.strip().endswith("imported"), proc.stderr[-1000:]
