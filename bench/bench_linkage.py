@@ -33,11 +33,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from lintas import pipeline, settings, warehouse
+from lintas import settings, warehouse
 from lintas.identity import features, linkage, model_report, nik, scoring, training
 from lintas.load.raw import RunContext
 from lintas.transform import dbt
-from lintas_sandbox.standins.dapodik import DapodikServer
+from lintas_sandbox import load
 from lintas_sandbox.synth import dapodik as synth_dapodik
 from lintas_sandbox.synth import dtks as synth_dtks
 from lintas_sandbox.synth import izin as synth_izin
@@ -45,21 +45,11 @@ from lintas_sandbox.synth import population
 from lintas_sandbox.synth import umkm as synth_umkm
 
 CTX = RunContext("bench_linkage", "bench")
-TOKEN = "bench-token"
 SOURCES = ["dinsos_dtks", "disdik_peserta_didik", "diskopindag_umkm", "dpmptsp_izin_usaha"]
 
 
 def load_everything(out: Path) -> None:
-    os.environ["LINTAS_OUTBOX_DINSOS"] = str(out / "outbox" / "dinsos")
-    os.environ["LINTAS_OUTBOX_DISKOPINDAG"] = str(out / "outbox" / "diskopindag")
-    os.environ["LINTAS_DPMPTSP_URL"] = synth_izin.default_url(out)
-    settings.reload()
-    reports = [pipeline.extract_files("dinsos_dtks", CTX), pipeline.extract_files("diskopindag_umkm", CTX)]
-    with DapodikServer.from_jsonl(out / "sources" / "dapodik" / "peserta_didik.jsonl", token=TOKEN) as api:
-        reports.append(pipeline.extract_dapodik(CTX, base_url=api.base_url, token=TOKEN))
-    reports += list(pipeline.extract_izin(CTX).values())
-    for report in reports:
-        pipeline.gate_source(report["source"], report, CTX)
+    load.deliver_generated(out, CTX)
     dbt.run(["build", "--select", "+int_identity__source_records", "--fail-fast"], warehouse.warehouse_url())
 
 

@@ -23,9 +23,9 @@ from pathlib import Path
 
 from lintas import pipeline, settings, warehouse
 from lintas.load.raw import RunContext
+from lintas_sandbox import load
 
 CTX = RunContext("bench_warnings", "bench")
-TOKEN = "bench-token"
 
 # The mart warnings, as the share each one bounds (numerator, denominator) over the built marts.
 MART_SHARES = {
@@ -60,19 +60,7 @@ def warning_expectations() -> list[dict]:
 
 
 def load_and_build(out: Path) -> None:
-    from lintas_sandbox.standins.dapodik import DapodikServer
-    from lintas_sandbox.synth import izin as synth_izin
-
-    os.environ["LINTAS_OUTBOX_DINSOS"] = str(out / "outbox" / "dinsos")
-    os.environ["LINTAS_OUTBOX_DISKOPINDAG"] = str(out / "outbox" / "diskopindag")
-    os.environ["LINTAS_DPMPTSP_URL"] = synth_izin.default_url(out)
-    settings.reload()
-    reports = [pipeline.extract_files("dinsos_dtks", CTX), pipeline.extract_files("diskopindag_umkm", CTX)]
-    with DapodikServer.from_jsonl(out / "sources" / "dapodik" / "peserta_didik.jsonl", token=TOKEN) as api:
-        reports.append(pipeline.extract_dapodik(CTX, base_url=api.base_url, token=TOKEN))
-    reports += list(pipeline.extract_izin(CTX).values())
-    for report in reports:
-        pipeline.gate_source(report["source"], report, CTX)
+    load.deliver_generated(out, CTX)
     try:
         pipeline.build_warehouse(CTX)
     except pipeline.PipelineFailed as failure:  # a critical mart check: still measure the warnings on marts_build
