@@ -182,7 +182,7 @@ def test_a_failing_dbt_test_fails_its_task_once_and_publishes_nothing(airflow_db
     assert _run(dagbag, "lintas_extract_dinsos_dtks")[0].state == "success"
     # a region row with a level the mart's accepted_values test rejects (no table constraint catches it first)
     with warehouse.connect(warehouse_url) as conn:
-        conn.execute("insert into reference.kode_wilayah_kota_malang_3573 (kode, kode_tanpa_titik, level, jenis,"
+        conn.execute("insert into reference.kode_wilayah_jawa_timur_35 (kode, kode_tanpa_titik, level, jenis,"
                      " nama, kode_induk) values ('35.73.05.1001.9', '357305100109', 5, 'rw', 'RW 9', '35.73.05.1001')")
     dagrun, tis = _run(dagbag, DAG_ID)
     assert dagrun.state == "failed"

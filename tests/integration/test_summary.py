@@ -23,7 +23,7 @@ def test_summary_lists_layers_deliveries_gates_and_publishes_oldest_first(wareho
                      " 'mart gate failed')")
     lines = summary.render(warehouse_url).splitlines()
     assert lines[0] == f"Warehouse: {warehouse.redact(warehouse_url)}"
-    assert any(line.split()[:2] == ["reference", "kode_wilayah_kota_malang_3573"] for line in lines)
+    assert any(line.split()[:2] == ["reference", "kode_wilayah_jawa_timur_35"] for line in lines)
 
     deliveries = lines[lines.index("Deliveries (audit.load_batch):") + 1:][:2]
     assert deliveries[0].split()[:4] == ["dinsos_dtks", "DTKS_3573_202609.csv", "accepted", "read"]

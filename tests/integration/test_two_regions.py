@@ -169,3 +169,18 @@ def test_nik_prefix_check_accepts_each_regions_own_prefixes(two_cities):
                     " from intermediate.int_identity__person_records")}
     assert checks == {"357305": (True, []), "357902": (True, []), "357901": (True, []), "350701": (True, []),
                       "359999": (False, ["unknown_region"])}
+
+
+def test_retention_supersedes_a_dtks_file_only_by_its_own_kab_kotas_later_file(two_cities):
+    """Batu's correction supersedes Batu's first file of the month, never Malang's file of the same month (the
+    rule ranked batches per month alone before: Malang's month would have been purged as superseded)."""
+    from lintas.privacy import retention
+
+    with warehouse.connect(two_cities) as conn:
+        due = [r[0] for r in conn.execute(retention._SUPERSEDED_BATCHES[retention.DTKS], {
+            "source": "dinsos_dtks", "days": -1, "keep_periods": 2})]  # every batch counts as old enough
+        accepted = dict(conn.execute("select batch_id, source_ref from audit.load_batch"
+                                     " where source = 'dinsos_dtks' and status = 'accepted' order by batch_id"))
+    batu = sorted(b for b, name in accepted.items() if name.startswith("DTKS_3579_"))
+    assert len(batu) == 2 and any(name.startswith("DTKS_3573_") for name in accepted.values())
+    assert due == [batu[0]]

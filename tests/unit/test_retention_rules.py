@@ -28,7 +28,7 @@ def test_incremental_ranking_matches_staging(source):
 def test_whole_batch_sources_pick_the_batches_staging_reads():
     macro = (settings.dbt_project_dir() / "macros" / "versions.sql").read_text(encoding="utf-8")
     assert "partition by {{ per }} order by batch_id desc" in macro  # lintas.latest_accepted_batches
-    for source, model, per in ((retention.DTKS, "dinsos/stg_dinsos__dtks_members.sql", "period"),
+    for source, model, per in ((retention.DTKS, "dinsos/stg_dinsos__dtks_members.sql", "period, kode_kabkota"),
                                (retention.UMKM, "diskopindag/stg_diskopindag__umkm_owners.sql", "source_ref")):
         staged = (STAGING / model).read_text(encoding="utf-8")
         assert f"lintas.latest_accepted_batches('{source}', per='{per}')" in staged

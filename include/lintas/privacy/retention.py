@@ -68,7 +68,7 @@ _SUPERSEDED_BATCHES = {
     DTKS: """
         select batch_id from (
             select batch_id, loaded_at,
-                   row_number() over (partition by period order by batch_id desc) as recency,
+                   row_number() over (partition by period, kode_kabkota order by batch_id desc) as recency,
                    dense_rank() over (order by period desc) as period_rank
             from audit.load_batch where source = %(source)s and status = 'accepted'
         ) b
