@@ -17,6 +17,7 @@ from pathlib import Path
 from psycopg import sql
 
 from lintas import settings, sources, warehouse
+from lintas.digest import update_with_files
 from lintas.extract import dapodik, izin
 from lintas.extract.contract import ContractError, is_not_a_delivery
 from lintas.load.raw import IngestReport, RunContext, ingest_files, last_watermark, load_delivery, record_rejection
@@ -51,13 +52,6 @@ def prepare_warehouse() -> dict:
     return {"warehouse": warehouse.redact(url)}
 
 
-def _hash_files(digest, top: Path, pattern: str) -> None:
-    for path in sorted(top.rglob(pattern)) if top.is_dir() else ([top] if top.is_file() else []):
-        if path.is_file():
-            digest.update(path.as_posix().encode())
-            digest.update(path.read_bytes())
-
-
 def build_inputs_fingerprint(conn) -> str:
     """Hash of everything a build reads: the accepted batches (and what retention purged of them), the dbt
     project (models, macros, seeds, snapshots: dbt.project_fingerprint), the mart suites, the linkage code, its
@@ -71,10 +65,11 @@ def build_inputs_fingerprint(conn) -> str:
     digest.update(repr(conn.execute(
         "select count(*), coalesce(max(review_decision_id), 0) from identity.review_decision").fetchone()).encode())
     digest.update(f"{dbt.project_fingerprint()} {settings.region_codes()} {scoring.model_path()}".encode())
-    _hash_files(digest, scoring.model_path(), "*")
-    _hash_files(digest, Path(scoring.__file__).parent, "*.py")  # the linkage code and its rules
-    _hash_files(digest, settings.expectations_dir() / "suites", "*.json")  # the mart gate
-    _hash_files(digest, settings.expectations_dir() / "checkpoints", "*.yml")
+    for top, pattern in ((scoring.model_path(), "*"),
+                         (Path(scoring.__file__).parent, "*.py"),  # the linkage code and its rules
+                         (settings.expectations_dir() / "suites", "*.json"),  # the mart gate
+                         (settings.expectations_dir() / "checkpoints", "*.yml")):
+        update_with_files(digest, top, pattern)
     return digest.hexdigest()
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lintas import settings
+from lintas.digest import update_with_files
 
 # The Airflow DAG processor imports this module to render the build DAG: the database modules (psycopg, ~0.5 s)
 # are imported by the functions that talk to the warehouse, not at import.
@@ -155,11 +156,7 @@ def project_fingerprint() -> str:
     project = settings.dbt_project_dir()
     digest = hashlib.sha256(dbt_version.encode())
     for name in _MANIFEST_INPUTS:
-        top = project / name
-        for path in sorted([top] if top.is_file() else top.rglob("*") if top.is_dir() else []):
-            if path.is_file():
-                digest.update(path.relative_to(project).as_posix().encode())
-                digest.update(path.read_bytes())
+        update_with_files(digest, project / name, relative_to=project)
     return digest.hexdigest()[:16]
 
 
@@ -259,9 +256,7 @@ def seeds_fingerprint() -> str:
     """Hash of every seed file and of the project file (which types the seeds' columns)."""
     project = settings.dbt_project_dir()
     digest = hashlib.sha256((project / "dbt_project.yml").read_bytes())
-    for path in sorted((project / "seeds").rglob("*.csv")):
-        digest.update(path.relative_to(project).as_posix().encode())
-        digest.update(path.read_bytes())
+    update_with_files(digest, project / "seeds", "*.csv", relative_to=project)
     return digest.hexdigest()[:16]
 
 
