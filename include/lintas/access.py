@@ -42,6 +42,8 @@ ROLES = {
     "public": "lintas_public",
 }
 READERS = [ROLES[r] for r in ("engineer", "analyst", "kecamatan", "auditor", "public")]
+# may see a record's NIK and No. KK in full outside the marts (`lintas explain-person --reveal`, the review page)
+REVEALING_ROLES = ("engineer", "analyst")
 MARTS, IDENTIFIED, PSEUDO, PUBLIC = "marts", "identified", "marts_pseudo", "marts_public"
 REFERENCE_TABLES = {"dim_wilayah"}  # no person in them: every reader but the public may read them
 AREA_TABLES = {"rpt_kelurahan_needs", "rpt_kecamatan_needs", "rpt_dtks_kelurahan_summary"}  # counts only

@@ -32,7 +32,6 @@ DECISIVE = {
     "model": tuple(FIELDS),
     "review": tuple(FIELDS),  # a reviewer saw both records side by side (identity.review_decision has why)
 }
-REVEALING_ROLES = ("engineer", "analyst")  # may read identified marts (lintas.access)
 READ_LOGGED_AS = "identity.explain-person"
 
 
@@ -135,7 +134,7 @@ def compare_fields(left: dict, right: dict) -> dict[str, str]:
 
 def may_reveal(conn) -> bool:
     """Whether this login may see identities: a superuser or a member of an identity-reading role."""
-    roles = [access.ROLES[r] for r in REVEALING_ROLES]
+    roles = [access.ROLES[r] for r in access.REVEALING_ROLES]
     return bool(conn.execute(
         "select rolsuper or exists (select 1 from pg_roles g where g.rolname = any(%s)"
         " and pg_has_role(session_user, g.oid, 'member')) from pg_roles where rolname = session_user",

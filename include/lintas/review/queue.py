@@ -20,7 +20,6 @@ from lintas.privacy.subject import mask
 
 log = logging.getLogger(__name__)
 
-REVEALING_ROLES = ("engineer", "analyst")  # may see NIK and No. KK, as for `lintas explain-person --reveal`
 NEVER_REVEALING = ("kecamatan",)  # never, even when also granted a revealing role
 REVEAL_READS = "intermediate.int_identity__source_records"  # what a reveal reads, as audit.access_log names it
 
@@ -89,7 +88,7 @@ def _shown(value) -> str:
 
 def may_reveal(reviewer: str, url: str) -> bool:
     """Whether this reviewer may see a pair's NIK and No. KK: their warehouse login (same name) is a member of a
-    REVEALING_ROLES role and of no NEVER_REVEALING one. A reviewer without a warehouse login never may."""
+    access.REVEALING_ROLES role and of no NEVER_REVEALING one. A reviewer without a warehouse login never may."""
     def members_of(kinds):
         return [access.ROLES[k] for k in kinds]
 
@@ -99,7 +98,8 @@ def may_reveal(reviewer: str, url: str) -> bool:
             "               and pg_has_role(r.oid, g.oid, 'member')),"
             " exists (select 1 from pg_roles g where g.rolname = any(%(no)s) and pg_has_role(r.oid, g.oid, 'member'))"
             " from pg_roles r where r.rolname = %(login)s",
-            {"yes": members_of(REVEALING_ROLES), "no": members_of(NEVER_REVEALING), "login": reviewer}).fetchone()
+            {"yes": members_of(access.REVEALING_ROLES), "no": members_of(NEVER_REVEALING),
+             "login": reviewer}).fetchone()
     return bool(row and row[0] and not row[1])
 
 
