@@ -22,13 +22,19 @@ SOURCE_COLUMNS = ["record_key", "record_source", "nik", "nik_from_number_cell", 
 COMMON_FIRST_NAMES = {"muhammad", "ahmad", "abdul", "siti", "nur"}
 
 
+def _source_records_query(*, by_key: bool = False) -> sql.Composed:
+    """The linkage input's columns in record order; `by_key`: only the records of %(keys)s."""
+    return sql.SQL("select {} from intermediate.int_identity__source_records{} order by record_key").format(
+        sql.SQL(", ").join(map(sql.Identifier, SOURCE_COLUMNS)),
+        sql.SQL(" where record_key = any(%(keys)s)" if by_key else ""))
+
+
 def read_source_records(url: str, record_keys: list[str] | None = None) -> pd.DataFrame:
     """Every source record, or those of `record_keys` (a review pair)."""
-    query = sql.SQL("select {} from intermediate.int_identity__source_records{} order by record_key").format(
-        sql.SQL(", ").join(map(sql.Identifier, SOURCE_COLUMNS)),
-        sql.SQL(" where record_key = any(%(keys)s)" if record_keys is not None else ""))
+    by_key = record_keys is not None
     with warehouse.connect(url) as conn:
-        rows = conn.execute(query, {"keys": record_keys} if record_keys is not None else None).fetchall()
+        rows = conn.execute(_source_records_query(by_key=by_key), {"keys": record_keys} if by_key else None
+                            ).fetchall()
     return pd.DataFrame(rows, columns=SOURCE_COLUMNS, dtype=object)  # object: None stays None, not NaN
 
 
@@ -36,8 +42,6 @@ def read_prepared(url: str, batch_rows: int = 50_000) -> pd.DataFrame:
     """`prepare(read_source_records(url))` without ever holding every raw record: the records are read through a
     server-side cursor a batch at a time and each batch prepared at once (at 5x city the raw records were the
     linkage stage's largest object). Every No. KK in the warehouse is read first, for the NIK check."""
-    query = sql.SQL("select {} from intermediate.int_identity__source_records order by record_key").format(
-        sql.SQL(", ").join(map(sql.Identifier, SOURCE_COLUMNS)))
     caches = _caches()
     parts = []
     with warehouse.connect(url) as conn:
@@ -45,7 +49,7 @@ def read_prepared(url: str, batch_rows: int = 50_000) -> pd.DataFrame:
             "select distinct no_kk from intermediate.int_identity__source_records where no_kk is not null")
             if (d := nik.clean(v))}
         with conn.transaction(), conn.cursor(name="lintas_linkage_input") as cur:
-            cur.execute(query)
+            cur.execute(_source_records_query())
             while rows := cur.fetchmany(batch_rows):
                 parts.append(prepare(pd.DataFrame(rows, columns=SOURCE_COLUMNS, dtype=object), family_cards,
                                      caches))
