@@ -23,28 +23,50 @@ SANDBOX_COMMANDS = ("generate", "standin", "demo")  # what the sandbox adds, nam
 AddCommands = Callable[[argparse._SubParsersAction], None]
 
 
-def run_airflow(args: list[str], check: bool = True, log_file: Path | None = None,
-                extra_env: dict[str, str] | None = None) -> int:
-    """Run the airflow CLI with the project's environment (plus extra_env); output to log_file if given."""
+def _airflow_process(command: list[str], check: bool, log_file: Path | None, extra_env: dict[str, str] | None,
+                     what: str) -> int:
+    """Run command with the project's Airflow environment (plus extra_env); output to log_file if given."""
     venv_bin = Path(sys.executable).parent
     # standalone starts its components as `airflow ...` subprocesses: the venv must be on PATH
     env = settings.child_environment({
         **settings.airflow_environment(), **(extra_env or {}),
         "PATH": f"{venv_bin}{os.pathsep}{settings.current().environment.get('PATH', '')}"})
     Path(env["AIRFLOW_HOME"]).mkdir(parents=True, exist_ok=True)
-    airflow = str(venv_bin / "airflow")
     if log_file is None:
-        proc = subprocess.run([airflow, *args], env=env)
+        proc = subprocess.run(command, env=env)
     else:
         log_file.parent.mkdir(parents=True, exist_ok=True)
         with log_file.open("w", encoding="utf-8") as out:
-            proc = subprocess.run([airflow, *args], env=env, stdout=out, stderr=subprocess.STDOUT)
+            proc = subprocess.run(command, env=env, stdout=out, stderr=subprocess.STDOUT)
     if check and proc.returncode != 0:
         if log_file is not None:
             print("\n".join(log_file.read_text(encoding="utf-8").splitlines()[-40:]))
-        raise SystemExit(f"airflow {' '.join(args)} failed with exit code {proc.returncode}"
+        raise SystemExit(f"{what} failed with exit code {proc.returncode}"
                          + (f"; full log: {log_file}" if log_file else ""))
     return proc.returncode
+
+
+def run_airflow(args: list[str], check: bool = True, log_file: Path | None = None,
+                extra_env: dict[str, str] | None = None) -> int:
+    """Run the airflow CLI with the project's environment (plus extra_env); output to log_file if given."""
+    airflow = str(Path(sys.executable).parent / "airflow")
+    return _airflow_process([airflow, *args], check, log_file, extra_env, f"airflow {' '.join(args)}")
+
+
+def run_dags(dag_ids: list[str], check: bool = True, log_file: Path | None = None,
+             extra_env: dict[str, str] | None = None, *, conf: str | None = None, progress: Path | None = None,
+             keep_going: bool = False) -> int:
+    """`airflow dags test` of each DAG in turn, in one process (lintas.dag_test: Airflow's start-up paid once)."""
+    command = [sys.executable, "-m", "lintas.dag_test", *dag_ids, *(["--conf", conf] if conf else []),
+               *(["--progress", str(progress)] if progress else []), *(["--keep-going"] if keep_going else [])]
+    return _airflow_process(command, check, log_file, extra_env, f"airflow dags test {' '.join(dag_ids)}")
+
+
+def cmd_dags_test(args: argparse.Namespace) -> None:
+    from lintas.transform import dbt
+
+    dbt.ensure_manifest()  # the build DAG is rendered from it
+    raise SystemExit(run_dags(args.dag_ids, check=False, conf=args.conf, keep_going=args.keep_going))
 
 
 def cmd_warehouse(args: argparse.Namespace) -> None:
@@ -214,6 +236,13 @@ def main(argv: list[str] | None = None, commands: Iterable[AddCommands] | None =
     exp.add_argument("--reveal", action="store_true",
                      help="show full NIK, name and birth date (engineers and analysts only; the read is logged)")
     exp.set_defaults(func=cmd_explain_person)
+
+    dt = sub.add_parser("dags-test", help="`airflow dags test` of several DAGs in turn, in one process"
+                        " (Airflow's start-up paid once)")
+    dt.add_argument("dag_ids", nargs="+")
+    dt.add_argument("--conf", help="JSON run conf, for every DAG")
+    dt.add_argument("--keep-going", action="store_true", help="run the later DAGs after a failed one")
+    dt.set_defaults(func=cmd_dags_test)
 
     af = sub.add_parser("airflow", help="run the airflow CLI with this project's environment")
     af.add_argument("airflow_args", nargs=argparse.REMAINDER)
