@@ -34,6 +34,8 @@ def _scaled(result: dict, scale: str, factor: float) -> dict:
     other = copy.deepcopy(result)
     other["meta"]["scale"] = scale
     for phase in other["phases"].values():
+        if "wall_seconds" in phase:
+            phase["wall_seconds"] = round(phase["wall_seconds"] * factor, 1)
         for run in phase["dags"]:
             run["seconds"] = round(run["seconds"] * factor, 1)
         for channel in phase["channels"]:
@@ -122,3 +124,16 @@ def test_a_stalled_build_is_reported_with_its_plan_and_misses_its_targets(bench,
     assert bench.phase_peak(five["phases"]["first"]) <= bench.FIVE_X_PEAK_MB
     assert peak["status"] == "not measured", "below the limit until the stall says nothing of what did not run"
     assert _target(targets, "unchanged re-run over first run", "city")["status"] == "not measured"
+
+
+def test_a_phase_run_in_one_process_counts_its_wall_time(bench, recorded, tmp_path):
+    """Recorded with one `dags test` process per phase: the phase's time is the process's wall time (its start
+    and every DAG), not the sum of the DAGs; older recordings (one process per DAG) keep the sum."""
+    first = recorded["phases"]["first"]
+    summed = round(sum(run["seconds"] for run in first["dags"]), 1)
+    assert bench.phase_seconds(first) == summed
+    first["wall_seconds"], first["startup_seconds"] = summed + 12.5, 12.5
+    assert bench.phase_seconds(first) == summed + 12.5
+    bench.write_report(recorded, tmp_path)
+    markdown = (tmp_path / "bench.md").read_text(encoding="utf-8")
+    assert "run in one process" in markdown and "first run 12.5 s" in markdown
