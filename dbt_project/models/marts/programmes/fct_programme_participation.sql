@@ -161,5 +161,9 @@ from participation
 inner join programmes on participation.programme = programmes.programme
 left join persons on participation.person_id = persons.person_id
 where participation.person_id is not null and participation.period is not null
-group by participation.person_id, participation.programme, programmes.agency, participation.period,
+group by
+    participation.person_id,
+    participation.programme,
+    programmes.agency,
+    participation.period,
     persons.kode_kelurahan
