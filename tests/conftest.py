@@ -34,6 +34,8 @@ settings.reload()
 
 # The machine's PostgreSQL; where it is absent the embedded server stands in, so nothing is skipped.
 SERVER_URL = os.environ.get("LINTAS_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+# test databases are named <prefix>_template_... and <prefix>_...: sessions sharing a server can keep theirs apart
+DB_PREFIX = os.environ.get("LINTAS_TEST_DB_PREFIX", "lintas_test")
 
 
 def _server_url() -> str:
@@ -75,7 +77,7 @@ def template_database(postgres_server_url) -> str:
     of it (CREATE DATABASE ... TEMPLATE), so no test pays the ~25 s of `dbt seed` again."""
     from lintas.transform import dbt
 
-    name = f"lintas_test_template_{uuid.uuid4().hex[:10]}"
+    name = f"{DB_PREFIX}_template_{uuid.uuid4().hex[:10]}"
     url = warehouse.with_database(postgres_server_url, name)
     warehouse.prepare(url)
     dbt.load_seeds(url)
@@ -85,7 +87,7 @@ def template_database(postgres_server_url) -> str:
 
 def fresh_database(server_url: str, template: str) -> str:
     """A new warehouse database copied from the session's template (migrations and seeds in place)."""
-    name = f"lintas_test_{uuid.uuid4().hex[:10]}"
+    name = f"{DB_PREFIX}_{uuid.uuid4().hex[:10]}"
     with psycopg.connect(server_url, autocommit=True) as conn:
         conn.execute(sql.SQL("create database {} template {}").format(sql.Identifier(name), sql.Identifier(template)))
     url = warehouse.with_database(server_url, name)

@@ -50,3 +50,9 @@
 {% macro kelurahan_lookup_column(column, alias='lookup') -%}
     coalesce({{ alias }}_in_kecamatan.{{ column }}, {{ alias }}_anywhere.{{ column }})
 {%- endmacro %}
+
+{#- The dotted kab/kota (35.73) of a kelurahan code, 'TIDAK DIKETAHUI' where the place is unresolved (as the area
+    reports name it): the partition key of the large facts (macros/partitioning.sql), never null. -#}
+{% macro kabkota_of(kode_kelurahan) -%}
+    coalesce(left({{ kode_kelurahan }}, 5), 'TIDAK DIKETAHUI')
+{%- endmacro %}

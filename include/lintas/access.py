@@ -255,7 +255,14 @@ def apply_published(conn: psycopg.Connection) -> None:
         "select column_name from information_schema.columns where table_schema = %s and table_name = %s"
         " order by ordinal_position", (MARTS, name))] for (name,) in conn.execute(
         "select c.relname from pg_class c join pg_namespace n on n.oid = c.relnamespace"
-        " where n.nspname = %s and c.relkind in ('r', 'p') order by 1", (MARTS,))}
+        " where n.nspname = %s and c.relkind in ('r', 'p') and not c.relispartition order by 1", (MARTS,))}
+    # partitions of the large facts (macros/partitioning.sql), by their partitioned table
+    partitions: dict[str, list[str]] = {}
+    for parent, partition in conn.execute(
+            "select p.relname, c.relname from pg_inherits i join pg_class c on c.oid = i.inhrelid"
+            " join pg_class p on p.oid = i.inhparent join pg_namespace n on n.oid = p.relnamespace"
+            " where n.nspname = %s and c.relispartition and c.relkind in ('r', 'p') order by 1, 2", (MARTS,)):
+        partitions.setdefault(parent, []).append(partition)
     identified = sorted(t for t in tables if t not in REFERENCE_TABLES | AREA_TABLES)
     r = {k: sql.Identifier(v) for k, v in ROLES.items()}
     marts = sql.Identifier(MARTS)
@@ -271,10 +278,15 @@ def apply_published(conn: psycopg.Connection) -> None:
             conn.execute(sql.SQL("grant select on {} to {}, {}, {}").format(
                 table, r["analyst"], r["kecamatan"], r["auditor"]))
             continue
-        conn.execute(sql.SQL("alter table {} enable row level security").format(table))
-        conn.execute(sql.SQL("alter table {} force row level security").format(table))
-        conn.execute(sql.SQL("drop policy if exists area_scope on {}").format(table))
-        conn.execute(sql.SQL("create policy area_scope on {} using ({})").format(table, _area_condition(columns)))
+        # A query on a partitioned table applies its policies to every partition, but a query naming a partition
+        # would apply the partition's own: readers are granted the partitioned table only (the revoke above took
+        # "all tables" from them), and each partition carries the same policy in case someone grants it anyway.
+        for relation in [table] + [sql.Identifier(MARTS, p) for p in partitions.get(name, [])]:
+            conn.execute(sql.SQL("alter table {} enable row level security").format(relation))
+            conn.execute(sql.SQL("alter table {} force row level security").format(relation))
+            conn.execute(sql.SQL("drop policy if exists area_scope on {}").format(relation))
+            conn.execute(sql.SQL("create policy area_scope on {} using ({})").format(
+                relation, _area_condition(columns)))
         if name in AREA_TABLES:
             conn.execute(sql.SQL("grant select on {} to {}, {}").format(table, r["analyst"], r["kecamatan"]))
 
@@ -458,7 +470,8 @@ def describe(url: str) -> str:
         rows = conn.execute(
             "select r.rolname, n.nspname, count(*) from pg_roles r cross join pg_class c"
             " join pg_namespace n on n.oid = c.relnamespace"
-            " where r.rolname = any(%s) and c.relkind in ('r', 'p', 'v', 'm') and n.nspname !~ '^pg_'"
+            " where r.rolname = any(%s) and c.relkind in ('r', 'p', 'v', 'm') and not c.relispartition"
+            " and n.nspname !~ '^pg_'"
             " and n.nspname not in ('information_schema', 'marts_build', 'marts_previous')"
             " and has_schema_privilege(r.oid, n.oid, 'USAGE') and has_table_privilege(r.oid, c.oid, 'SELECT')"
             " group by 1, 2 order by 1, 2", (list(ROLES.values()),)).fetchall()

@@ -344,8 +344,11 @@ def gate_marts(ctx: RunContext | None = None) -> dict:
                                  reason="mart gate failed: " + "; ".join(names))
         raise PipelineFailed("marts held back, analysts keep the last published version: mart gate failed\n"
                              + "\n".join(r.summary() for r in failed))
+    partitions = gate.rows_per_partition(publish.BUILD_SCHEMA, url=url)
+    for table, counts in partitions.items():
+        log.info("%s rows per kab/kota partition: %s", table, ", ".join(f"{p} {n}" for p, n in counts.items()))
     return {"checked": {r.gate: len(r.checks) for r in results}, "warnings": sum(len(r.warnings) for r in results),
-            "data_docs": str(gate.data_docs_index())}
+            "rows_per_partition": partitions, "data_docs": str(gate.data_docs_index())}
 
 
 def publish_marts(ctx: RunContext | None = None) -> dict:

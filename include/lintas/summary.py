@@ -13,7 +13,9 @@ LAYERS = ("raw", "staging", "intermediate", "identity", "marts", "snapshots", "r
 
 def table_counts(conn) -> list[tuple[str, str, int]]:
     tables = conn.execute(
-        "select table_schema, table_name from information_schema.tables"
+        # a partition's rows are counted in its partitioned table
+        "select table_schema, table_name from information_schema.tables join pg_class c"
+        " on c.oid = format('%%I.%%I', table_schema, table_name)::regclass and not c.relispartition"
         " where table_schema = any(%s) order by 1, 2",
         (list(LAYERS),),
     ).fetchall()

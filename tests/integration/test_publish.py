@@ -25,10 +25,13 @@ def _load(outbox_path, name, rows, run_id="run-load"):
 
 
 def _published(url) -> dict[str, tuple[int, str, int]]:
-    """table -> (rows, checksum of every row, table oid) of everything analysts can query in `marts`."""
+    """table -> (rows, checksum of every row, table oid) of everything analysts can query in `marts` (a
+    partitioned table's rows once: its partitions are not granted to analysts)."""
     with warehouse.connect(url) as conn:
         tables = [r[0] for r in conn.execute(
-            "select table_name from information_schema.tables where table_schema = 'marts' order by 1")]
+            "select table_name from information_schema.tables join pg_class c"
+            " on c.oid = format('%I.%I', table_schema, table_name)::regclass and not c.relispartition"
+            " where table_schema = 'marts' order by 1")]
         state = {}
         for table in tables:
             ident = sql.Identifier("marts", table)

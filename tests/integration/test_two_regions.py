@@ -5,6 +5,8 @@ The warehouse must keep the two apart: dim_wilayah holds each city's kecamatan a
 needs are counted under their own kab/kota, a corrected re-delivery of one city's month replaces that city's file
 only, the raw gate bounds a city's file by that city's previous file (not the other city's), and the NIK check
 accepts each region's own prefixes (and any other real kecamatan: a NIK records where one was first registered).
+The large facts are partitioned by kab/kota: each city's rows are in its own partition, through a rebuild and a
+second publish.
 """
 
 from __future__ import annotations
@@ -14,8 +16,9 @@ from datetime import date
 
 import pytest
 import sqlalchemy as sa
+from psycopg import sql
 
-from lintas import pipeline, settings, warehouse
+from lintas import access, pipeline, settings, warehouse
 from lintas.load.raw import RunContext
 from tests.fixtures import izin_db
 from tests.fixtures.dtks_files import member, write
@@ -184,3 +187,101 @@ def test_retention_supersedes_a_dtks_file_only_by_its_own_kab_kotas_later_file(t
     batu = sorted(b for b, name in accepted.items() if name.startswith("DTKS_3579_"))
     assert len(batu) == 2 and any(name.startswith("DTKS_3573_") for name in accepted.values())
     assert due == [batu[0]]
+
+
+PARTITIONED = ("fct_programme_participation", "fct_person_needs", "fct_household_needs")
+
+
+def _partition_rows(url: str, schema: str, table: str) -> dict[str, int]:
+    """partition -> rows, by the partition each row is stored in (tableoid), empty partitions included."""
+    query = sql.SQL("select c.relname, count(t.tableoid) from pg_inherits i join pg_class c on c.oid = i.inhrelid"
+                    " left join {} as t on t.tableoid = c.oid where i.inhparent = {}::regclass and c.relkind = 'r'"
+                    " group by 1 order by 1").format(sql.Identifier(schema, table), sql.Literal(f"{schema}.{table}"))
+    with warehouse.connect(url) as conn:
+        return dict(conn.execute(query).fetchall())
+
+
+def _check_partitions(url: str) -> dict[str, dict[str, int]]:
+    found = {table: _partition_rows(url, "marts", table) for table in PARTITIONED}
+    assert found["fct_person_needs"] == {"fct_person_needs__3573": 2, "fct_person_needs__3579": 5,
+                                         "fct_person_needs__default": 0}
+    assert found["fct_household_needs"] == {"fct_household_needs__3573": 2, "fct_household_needs__3579": 4,
+                                            "fct_household_needs__default": 0}
+    participation = found["fct_programme_participation"]
+    assert set(participation) == {"fct_programme_participation__3573", "fct_programme_participation__3579",
+                                  "fct_programme_participation__default"}
+    assert participation["fct_programme_participation__3579"] >= 1 and \
+        participation["fct_programme_participation__default"] == 0
+    # every participation is stored in the partition of the kab/kota dim_person places its person in
+    misplaced = _rows(url, "select count(*) from marts.fct_programme_participation as p"
+                           " join marts.dim_person as d using (person_id)"
+                           " where p.tableoid <> ('marts.fct_programme_participation__'"
+                           "                      || replace(left(d.kode_kelurahan, 5), '.', ''))::regclass")
+    assert misplaced == [(0,)]
+    # partitions live in the schema of their table: nothing was left behind in the build or previous schema
+    elsewhere = _rows(url, "select count(*) from pg_class c join pg_namespace n on n.oid = c.relnamespace"
+                           " where c.relispartition and c.relkind = 'r' and n.nspname <> 'marts'")
+    assert elsewhere == [(0,)]
+    return found
+
+
+def test_each_regions_rows_are_stored_in_its_own_partition(two_cities):
+    from lintas.quality import gate
+
+    found = _check_partitions(two_cities)
+    assert gate.rows_per_partition("marts", url=two_cities) == found, "what the mart gate reports per region"
+    # a query for one city reads that city's partition only
+    plan = "\n".join(r[0] for r in _rows(two_cities, "explain select count(*) from marts.fct_person_needs"
+                                                     " where kode_kabkota = '35.79'"))
+    assert "fct_person_needs__3579" in plan and "__3573" not in plan and "__default" not in plan
+
+
+def test_a_partitioned_mart_is_rebuilt_over_itself(two_cities, monkeypatch):
+    """dbt rebuilds a table by building it aside and renaming: the old table's partitions (same names) must make
+    way, and the new ones keep the model's names (as when an Airflow task re-runs one model)."""
+    from lintas.transform import dbt, publish
+
+    monkeypatch.setenv("LINTAS_REGION_CODES", "35.73,35.79")
+    settings.reload()
+    for _ in range(2):
+        dbt.run(["run", "--select", "fct_household_needs"], two_cities)
+    try:
+        assert _partition_rows(two_cities, publish.BUILD_SCHEMA, "fct_household_needs") == {
+            "fct_household_needs__3573": 2, "fct_household_needs__3579": 4, "fct_household_needs__default": 0}
+        leftovers = _rows(two_cities, "select relname from pg_class where relname like 'fct_household_needs%'"
+                                      " and relname ~ '(__replaced|__dbt_tmp|__dbt_backup)$'")
+        assert leftovers == []
+    finally:
+        publish.reset_build_schema(two_cities)
+
+
+def test_a_second_build_and_publish_keeps_the_partitions_and_their_access(two_cities, monkeypatch):
+    from lintas.transform import publish
+
+    monkeypatch.setenv("WAREHOUSE_URL", two_cities)
+    monkeypatch.setenv("LINTAS_REGION_CODES", "35.73,35.79")
+    settings.reload()
+    before = publish.fingerprint(two_cities)
+    pipeline.build_warehouse(RunContext(CTX.dag_id, "run-two-regions-2"))
+    assert publish.latest_published(two_cities)[1] == "run-two-regions-2"
+    _check_partitions(two_cities)
+    after = publish.fingerprint(two_cities)
+    assert set(after) == set(before) and set(PARTITIONED) <= set(after) and not [t for t in after if "__" in t], \
+        "published tables are counted once, partitions in their table"
+    assert {t: after[t][0] for t in PARTITIONED} == {t: before[t][0] for t in PARTITIONED}
+    # readers are granted the partitioned tables, never a partition, which carries the table's policy anyway
+    with warehouse.connect(two_cities) as conn:
+        granted = conn.execute(
+            "select c.relname, a.grantee::regrole::text from pg_class c, aclexplode(c.relacl) a"
+            " where c.relispartition and c.relnamespace = 'marts'::regnamespace and a.grantee <> c.relowner"
+            " and a.grantee <> 'lintas_engineer'::regrole").fetchall()
+        protected = conn.execute(
+            "select count(*), count(*) filter (where c.relrowsecurity and c.relforcerowsecurity"
+            " and exists (select from pg_policy p where p.polrelid = c.oid and p.polname = 'area_scope'))"
+            " from pg_class c where c.relispartition and c.relkind = 'r' and c.relnamespace = 'marts'::regnamespace"
+        ).fetchone()
+        assert access.fingerprints(conn) == access.fingerprints(conn)
+    assert granted == []
+    assert protected == (9, 9)
+    access.apply(two_cities)
+    assert access.apply(two_cities) is False, "the access fingerprint is stable while nothing changes"

@@ -138,7 +138,10 @@ def _relations(conn, include_views: bool) -> tuple[list[Relation], list[str]]:
         "select c.table_schema, c.table_name, c.column_name, c.data_type, c.udt_name, t.table_type"
         " from information_schema.columns c join information_schema.tables t"
         " on t.table_schema = c.table_schema and t.table_name = c.table_name"
-        " where c.table_schema = any(%s) order by c.table_schema, c.table_name, c.ordinal_position",
+        # a partition's rows are found through its partitioned table
+        " join pg_class r on r.oid = format('%%I.%%I', t.table_schema, t.table_name)::regclass"
+        " where c.table_schema = any(%s) and not r.relispartition"
+        " order by c.table_schema, c.table_name, c.ordinal_position",
         (list(LAYERS),)).fetchall()
     relations: dict[tuple[str, str], Relation] = {}
     views: set[str] = set()

@@ -42,10 +42,12 @@ def reset_build_schema(url: str) -> None:
 
 
 def _relations(conn, schema: str) -> dict[str, str]:
-    """name -> relkind of the tables, views and other relations of a schema (indexes and sequences aside)."""
+    """name -> relkind of the tables, views and other relations of a schema (indexes and sequences aside).
+    Partitions are part of their partitioned table ('p'): they live in its schema (macros/partitioning.sql) and
+    move with it when the schema is renamed, and are gated, counted and granted through it."""
     rows = conn.execute(
         "select c.relname, c.relkind from pg_class c join pg_namespace n on n.oid = c.relnamespace"
-        " where n.nspname = %s and c.relkind not in ('i', 'I', 'S', 't', 'c') order by 1",
+        " where n.nspname = %s and c.relkind not in ('i', 'I', 'S', 't', 'c') and not c.relispartition order by 1",
         (schema,),
     )
     return dict(rows.fetchall())
@@ -80,7 +82,8 @@ def _grants(conn, schema: str) -> list[sql.Composable]:
         " where n.nspname = %s and a.grantee <> n.nspowner", (schema,)).fetchall()
     table_rows = conn.execute(
         "select distinct a.grantee, a.privilege_type from pg_class c join pg_namespace n on n.oid = c.relnamespace,"
-        " aclexplode(c.relacl) a where n.nspname = %s and c.relkind in ('r', 'p') and a.grantee <> c.relowner",
+        " aclexplode(c.relacl) a where n.nspname = %s and c.relkind in ('r', 'p') and not c.relispartition"
+        " and a.grantee <> c.relowner",
         (schema,)).fetchall()
     names = dict(conn.execute("select oid, rolname from pg_roles").fetchall())
 
@@ -189,7 +192,8 @@ def fingerprint(url: str) -> dict[str, tuple[int, str]]:
     with warehouse.connect(url) as conn:
         tables = [r[0] for r in conn.execute(
             "select c.relname from pg_class c join pg_namespace n on n.oid = c.relnamespace"
-            " where n.nspname = %s and c.relkind in ('r', 'p') order by 1", (PUBLISHED_SCHEMA,))]
+            " where n.nspname = %s and c.relkind in ('r', 'p') and not c.relispartition order by 1",
+            (PUBLISHED_SCHEMA,))]
         return {t: tuple(conn.execute(sql.SQL(
             "select count(*), md5(coalesce(string_agg(t::text, '|' order by t::text), '')) from {} t").format(
             sql.Identifier(PUBLISHED_SCHEMA, t))).fetchone()) for t in tables}

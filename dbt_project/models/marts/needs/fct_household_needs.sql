@@ -48,6 +48,7 @@ select
     needs.rule_code,
     rules.acting_agency,
     households.kode_kelurahan,
+    {{ lintas.kabkota_of('households.kode_kelurahan') }} as kode_kabkota,
     households.desil,
     households.dtks_members as members,
     string_to_array(coalesce(households.member_record_keys, ''), '|') as evidence_record_keys,

@@ -101,6 +101,7 @@ select
     rules.acting_agency,
     context.no_kk,
     context.kode_kelurahan,
+    {{ lintas.kabkota_of('context.kode_kelurahan') }} as kode_kabkota,
     context.umur,
     context.dtks_current_desil as desil,
     string_to_array(coalesce(needs.evidence_record_keys, ''), '|') as evidence_record_keys,

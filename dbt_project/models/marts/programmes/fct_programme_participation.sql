@@ -128,6 +128,14 @@ participation as (
 
 programmes as (
     select * from {{ ref('programmes') }}
+),
+
+-- where dim_person places the person: the kab/kota the participation is partitioned by
+persons as (
+    select
+        person_id,
+        kode_kelurahan
+    from {{ ref('int_persons__best_attributes') }}
 )
 
 select
@@ -137,6 +145,7 @@ select
     participation.programme,
     programmes.agency,
     participation.period,
+    {{ lintas.kabkota_of('persons.kode_kelurahan') }} as kode_kabkota,
     min(participation.period_start) as period_start,
     max(participation.period_end) as period_end,
     bool_or(participation.is_active) as is_active,
@@ -150,5 +159,11 @@ select
     array_agg(participation.record_key order by participation.record_key) as evidence_record_keys
 from participation
 inner join programmes on participation.programme = programmes.programme
+left join persons on participation.person_id = persons.person_id
 where participation.person_id is not null and participation.period is not null
-group by participation.person_id, participation.programme, programmes.agency, participation.period
+group by
+    participation.person_id,
+    participation.programme,
+    programmes.agency,
+    participation.period,
+    persons.kode_kelurahan
