@@ -13,7 +13,8 @@ reviewed model), compares it with the model in use and links with it.
 candidate (lintas.identity.model_report).
 `--backend` (LINTAS_LINKAGE_BACKEND) links on DuckDB, on Spark (local mode: `make spark`), or on both in turn on the
 same warehouse: seconds and peak memory of each (the JVM's included), and whether they found the same persons.
-WAREHOUSE_SERVER=postgresql://postgres@127.0.0.1:5432/postgres (default) selects the server.
+WAREHOUSE_SERVER=postgresql://postgres@127.0.0.1:5432/postgres (default) selects the server,
+BENCH_DATABASE_PREFIX (default lintas_bench_) the name of the fresh database.
 """
 
 from __future__ import annotations
@@ -193,7 +194,8 @@ def main() -> None:
                         " bench/diagnose_linkage.py); it holds personal data: a private folder only")
     args = parser.parse_args()
     server = os.environ.get("WAREHOUSE_SERVER", "postgresql://postgres@127.0.0.1:5432/postgres")
-    url = warehouse.with_database(server, f"lintas_bench_{uuid.uuid4().hex[:8]}")
+    prefix = os.environ.get("BENCH_DATABASE_PREFIX", "lintas_bench_")  # apart from other runs on the same server
+    url = warehouse.with_database(server, f"{prefix}{uuid.uuid4().hex[:8]}")
     os.environ["WAREHOUSE_URL"] = url
     settings.reload()
     with tempfile.TemporaryDirectory() as tmp:

@@ -78,6 +78,7 @@ def link(url: str, *, run_id: str | None = None, model: Path | None = None) -> d
     phases: dict[str, float] = {}
 
     def phase(name: str, fn, *args):
+        log.debug("linkage phase %s", name)  # bench/linkage_memory.py attributes memory to phases by it
         began = time.perf_counter()
         result = fn(*args)
         phases[name] = round(time.perf_counter() - began, 1)
@@ -88,6 +89,7 @@ def link(url: str, *, run_id: str | None = None, model: Path | None = None) -> d
     with warehouse.connect(url) as conn:
         decided = constraints.read(conn)
     resolved = resolve(prepared, model, phase=phase, decided=decided)
+    log.debug("linkage phase %s", "ids_and_write")
     writing_started = time.perf_counter()
     source_of = dict(zip(prepared["unique_id"], prepared["source"], strict=True))
     del prepared  # free the features before writing
@@ -116,6 +118,7 @@ def link(url: str, *, run_id: str | None = None, model: Path | None = None) -> d
         )
     # planner statistics now, not when autovacuum gets round to it: the dbt models that join these tables
     # follow at once, and without statistics a city build plans badly (outside the transaction: committed rows)
+    log.debug("linkage phase %s", "analyze")
     began = time.perf_counter()
     with warehouse.connect(url) as conn:
         conn.execute(sql.SQL("analyze {}").format(
