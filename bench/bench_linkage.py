@@ -113,6 +113,21 @@ def _tree_rss_mb(root) -> float:
     return total / 2**20
 
 
+def own_peak_mb() -> float:
+    """This process's peak resident memory in MB: the kernel's high-water mark of its own address space (VmHWM).
+    Not ru_maxrss: a spawned child inherits its parent's ru_maxrss across fork + exec, so a child started by this
+    bench (whose parent holds the generated population and the truth, 6.9 GB at 5x city) reported the parent's
+    peak as its own (the 7.3 GB "linkage peak at 5x" of 2026-12-07 was the bench's parent)."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # no /proc: may include the parent's
+
+
 def link_measured(url: str) -> tuple[dict, float, float]:
     """`linkage.link`, the peak resident memory of the process running it and the peak of it and its children
     together (sampled every 0.2 s: Spark's JVM is a child), in MB. Run in a child process: the peak of
@@ -134,7 +149,7 @@ def link_measured(url: str) -> tuple[dict, float, float]:
     finally:
         done.set()
         sampler.join()
-    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    own = own_peak_mb()
     return summary, own, max(peak[0], own)
 
 
@@ -174,7 +189,7 @@ def generic_splink(url: str) -> tuple[dict[str, str], float, float]:
         predicted = linker.inference.predict(threshold_match_probability=0.5)
         clustered = linker.clustering.cluster_pairwise_predictions_at_threshold(predicted, 0.95).as_pandas_dataframe()
     cluster_of = dict(zip(clustered["unique_id"], clustered["cluster_id"].astype(str), strict=True))
-    return cluster_of, time.perf_counter() - began, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return cluster_of, time.perf_counter() - began, own_peak_mb()
 
 
 def main() -> None:

@@ -18,7 +18,6 @@ import hashlib
 import logging
 import multiprocessing
 import os
-import resource
 import sys
 import threading
 import time
@@ -30,7 +29,7 @@ from pathlib import Path
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).parent))
-from bench_linkage import score  # noqa: E402
+from bench_linkage import own_peak_mb, score  # noqa: E402
 
 from lintas import settings, warehouse  # noqa: E402
 from lintas.identity import features, linkage  # noqa: E402
@@ -72,7 +71,7 @@ class _PhaseTracker(logging.Handler):
 
 
 def link_profiled(url: str) -> tuple[dict, dict[str, float], float]:
-    """`linkage.link` with the peak RSS (MB) per phase it ran and the process's peak (ru_maxrss)."""
+    """`linkage.link` with the peak RSS (MB) per phase it ran and the process's peak (VmHWM)."""
     tracker = _PhaseTracker()
     logger = logging.getLogger(linkage.__name__)
     logger.addHandler(tracker)
@@ -92,7 +91,7 @@ def link_profiled(url: str) -> tuple[dict, dict[str, float], float]:
     finally:
         done.set()
         sampler.join()
-    return summary, dict(peaks), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return summary, dict(peaks), own_peak_mb()
 
 
 def partition(person_of: dict[str, int]) -> dict[str, str]:
