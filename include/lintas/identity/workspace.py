@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
+import gc
 import tempfile
 from contextlib import contextmanager
 
@@ -25,3 +28,16 @@ def duckdb_connection():
             yield con
         finally:
             con.close()
+
+
+def release_memory() -> None:
+    """Give the memory a finished step freed back to the system: Python's cycles collected, then glibc's free heap
+    trimmed. Without it the process keeps the heap of every step's peak (frames, DuckDB results, dicts) and the
+    next step's peak adds to it: at 5x city the stage's resident memory kept growing from step to step."""
+    gc.collect()
+    libc = ctypes.util.find_library("c")
+    if libc:
+        try:
+            ctypes.CDLL(libc).malloc_trim(0)
+        except (OSError, AttributeError):  # not glibc (musl, macOS): nothing to trim
+            pass
