@@ -32,8 +32,8 @@ def duckdb_connection():
 
 def release_memory() -> None:
     """Give the memory a finished step freed back to the system: Python's cycles collected, then glibc's free heap
-    trimmed. Without it the process keeps the heap of every step's peak (frames, DuckDB results, dicts) and the
-    next step's peak adds to it: at 5x city the stage's resident memory kept growing from step to step."""
+    trimmed, so the next step's peak does not start from the heap the last one left (frames, DuckDB results,
+    dicts of record keys)."""
     gc.collect()
     libc = ctypes.util.find_library("c")
     if libc:
