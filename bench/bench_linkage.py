@@ -13,7 +13,8 @@ reviewed model), compares it with the model in use and links with it.
 candidate (lintas.identity.model_report).
 `--backend` (LINTAS_LINKAGE_BACKEND) links on DuckDB, on Spark (local mode: `make spark`), or on both in turn on the
 same warehouse: seconds and peak memory of each (the JVM's included), and whether they found the same persons.
-WAREHOUSE_SERVER=postgresql://postgres@127.0.0.1:5432/postgres (default) selects the server.
+WAREHOUSE_SERVER=postgresql://postgres@127.0.0.1:5432/postgres (default) selects the server,
+BENCH_DATABASE_PREFIX (default lintas_bench_) the name of the fresh database.
 """
 
 from __future__ import annotations
@@ -112,6 +113,21 @@ def _tree_rss_mb(root) -> float:
     return total / 2**20
 
 
+def own_peak_mb() -> float:
+    """This process's peak resident memory in MB: the kernel's high-water mark of its own address space (VmHWM).
+    Not ru_maxrss: a spawned child inherits its parent's ru_maxrss across fork + exec, so a child started by this
+    bench (whose parent holds the generated population and the truth, 6.9 GB at 5x city) reported the parent's
+    peak as its own (the 7.3 GB "linkage peak at 5x" of 2026-12-07 was the bench's parent)."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # no /proc: may include the parent's
+
+
 def link_measured(url: str) -> tuple[dict, float, float]:
     """`linkage.link`, the peak resident memory of the process running it and the peak of it and its children
     together (sampled every 0.2 s: Spark's JVM is a child), in MB. Run in a child process: the peak of
@@ -133,7 +149,7 @@ def link_measured(url: str) -> tuple[dict, float, float]:
     finally:
         done.set()
         sampler.join()
-    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    own = own_peak_mb()
     return summary, own, max(peak[0], own)
 
 
@@ -173,7 +189,7 @@ def generic_splink(url: str) -> tuple[dict[str, str], float, float]:
         predicted = linker.inference.predict(threshold_match_probability=0.5)
         clustered = linker.clustering.cluster_pairwise_predictions_at_threshold(predicted, 0.95).as_pandas_dataframe()
     cluster_of = dict(zip(clustered["unique_id"], clustered["cluster_id"].astype(str), strict=True))
-    return cluster_of, time.perf_counter() - began, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return cluster_of, time.perf_counter() - began, own_peak_mb()
 
 
 def main() -> None:
@@ -193,7 +209,8 @@ def main() -> None:
                         " bench/diagnose_linkage.py); it holds personal data: a private folder only")
     args = parser.parse_args()
     server = os.environ.get("WAREHOUSE_SERVER", "postgresql://postgres@127.0.0.1:5432/postgres")
-    url = warehouse.with_database(server, f"lintas_bench_{uuid.uuid4().hex[:8]}")
+    prefix = os.environ.get("BENCH_DATABASE_PREFIX", "lintas_bench_")  # apart from other runs on the same server
+    url = warehouse.with_database(server, f"{prefix}{uuid.uuid4().hex[:8]}")
     os.environ["WAREHOUSE_URL"] = url
     settings.reload()
     with tempfile.TemporaryDirectory() as tmp:

@@ -10,7 +10,6 @@ truth, and why missed / wrong cross-agency pairs were missed: counts per reason 
 from __future__ import annotations
 
 import argparse
-import resource
 import sys
 import time
 from collections import Counter
@@ -20,13 +19,13 @@ from pathlib import Path
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).parent))
-from bench_linkage import score  # noqa: E402
+from bench_linkage import own_peak_mb, score  # noqa: E402
 
 from lintas.identity import features, linkage, names, nik, scoring, workspace  # noqa: E402
 
 
 def peak_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return own_peak_mb()
 
 
 def _nik_relation(a, b) -> str:

@@ -20,7 +20,7 @@ import pandas as pd
 from psycopg import sql
 
 from lintas import settings, warehouse
-from lintas.identity import clusters, constraints, features, rules, scoring
+from lintas.identity import clusters, constraints, features, rules, scoring, workspace
 
 log = logging.getLogger(__name__)
 
@@ -78,8 +78,10 @@ def link(url: str, *, run_id: str | None = None, model: Path | None = None) -> d
     phases: dict[str, float] = {}
 
     def phase(name: str, fn, *args):
+        log.debug("linkage phase %s", name)  # bench/linkage_memory.py attributes memory to phases by it
         began = time.perf_counter()
         result = fn(*args)
+        workspace.release_memory()  # what the step freed, before the next step's peak
         phases[name] = round(time.perf_counter() - began, 1)
         return result
 
@@ -88,9 +90,12 @@ def link(url: str, *, run_id: str | None = None, model: Path | None = None) -> d
     with warehouse.connect(url) as conn:
         decided = constraints.read(conn)
     resolved = resolve(prepared, model, phase=phase, decided=decided)
+    log.debug("linkage phase %s", "ids_and_write")
     writing_started = time.perf_counter()
-    source_of = dict(zip(prepared["unique_id"], prepared["source"], strict=True))
-    del prepared  # free the features before writing
+    # only the two columns the write needs (Arrow strings, not a dict of Python strings); the features freed
+    record_sources = prepared[["unique_id", "source"]].copy()
+    del prepared
+    workspace.release_memory()
     pairs = resolved.pairs
     review = pairs[(pairs["match_probability"] < scoring.MATCH_THRESHOLD)]
     apart = [resolved.cluster_of[a] != resolved.cluster_of[b]
@@ -102,7 +107,7 @@ def link(url: str, *, run_id: str | None = None, model: Path | None = None) -> d
             " values (%s, %s, %s, %s) returning link_run_id",
             (run_id, scoring.model_version(model), scoring.MATCH_THRESHOLD, scoring.REVIEW_THRESHOLD),
         ).fetchone()[0]
-        ids = _write_persons(conn, link_run_id, source_of, resolved)
+        ids = _write_persons(conn, link_run_id, record_sources, resolved)
         _write_link_pairs(conn, link_run_id, resolved)
         _write_review(conn, link_run_id, review)
         persons = len(set(ids.person_of.values()))
@@ -111,17 +116,18 @@ def link(url: str, *, run_id: str | None = None, model: Path | None = None) -> d
         conn.execute(
             "update identity.link_run set records = %s, persons = %s, linked_pairs = %s, review_pairs = %s,"
             " seconds = %s, finished_at = now() where link_run_id = %s",
-            (len(source_of), persons, int((pairs["match_probability"] >= scoring.MATCH_THRESHOLD).sum()),
+            (len(record_sources), persons, int((pairs["match_probability"] >= scoring.MATCH_THRESHOLD).sum()),
              len(review), seconds, link_run_id),
         )
     # planner statistics now, not when autovacuum gets round to it: the dbt models that join these tables
     # follow at once, and without statistics a city build plans badly (outside the transaction: committed rows)
+    log.debug("linkage phase %s", "analyze")
     began = time.perf_counter()
     with warehouse.connect(url) as conn:
         conn.execute(sql.SQL("analyze {}").format(
             sql.SQL(", ").join(sql.Identifier("identity", table) for table in IDENTITY_TABLES)))
     phases["analyze"] = round(time.perf_counter() - began, 1)
-    summary = {"link_run_id": link_run_id, "records": len(source_of), "persons": persons,
+    summary = {"link_run_id": link_run_id, "records": len(record_sources), "persons": persons,
                "nik_groups": len(resolved.groups), "review_pairs": len(review), "merges": len(ids.merges),
                "splits": len(ids.splits), "seconds": round(seconds, 1), "phases": phases}
     log.info("identity resolution: %s", summary)
@@ -143,7 +149,8 @@ def match_method(key: str, in_nik_group: set[str], best: dict[str, float], by_ru
     return "review" if key in by_review else "single"
 
 
-def _write_persons(conn, link_run_id: int, source_of: dict[str, str], resolved: Resolution) -> clusters.StableIds:
+def _write_persons(conn, link_run_id: int, record_sources: pd.DataFrame, resolved: Resolution
+                   ) -> clusters.StableIds:
     """identity.person_record (every record, its person and how it was linked) and identity.person_event (the
     merges and splits since the last run, with the reviewers' decisions that may have caused them)."""
     in_nik_group = {k for g in resolved.groups for k in g} | {k for pair in resolved.nik_rule_pairs for k in pair}
@@ -162,7 +169,7 @@ def _write_persons(conn, link_run_id: int, source_of: dict[str, str], resolved: 
         "copy identity.person_record (record_key, source, person_id, match_method, match_probability,"
         " link_run_id) from stdin"
     ) as copy:
-        for key, source in source_of.items():
+        for key, source in zip(record_sources["unique_id"], record_sources["source"], strict=True):
             copy.write_row((key, source, ids.person_of[key], match_method(key, in_nik_group, best, by_rule, by_review),
                             best.get(key), link_run_id))
     with conn.cursor() as cur:
