@@ -146,6 +146,10 @@ def link_measured(url: str) -> tuple[dict, float, float]:
     sampler.start()
     try:
         summary = linkage.link(url, run_id="bench")
+    except Exception as exc:
+        # Spark's Py4JJavaError holds a lock and cannot be pickled back to the parent, which would then report
+        # only "cannot pickle '_thread.RLock' object": send its type and message (Spark's, no data values)
+        raise RuntimeError(f"linkage failed in the child: {type(exc).__name__}: {str(exc)[:2000]}") from None
     finally:
         done.set()
         sampler.join()
