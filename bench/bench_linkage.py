@@ -149,7 +149,11 @@ def link_measured(url: str) -> tuple[dict, float, float]:
     except Exception as exc:
         # Spark's Py4JJavaError holds a lock and cannot be pickled back to the parent, which would then report
         # only "cannot pickle '_thread.RLock' object": send its type and message (Spark's, no data values)
-        raise RuntimeError(f"linkage failed in the child: {type(exc).__name__}: {str(exc)[:2000]}") from None
+        try:
+            message = str(exc)[:2000]
+        except Exception:  # noqa: BLE001 - py4j's str() can fail once the JVM side is gone
+            message = "(its message could not be read; the JVM's error is in stderr above)"
+        raise RuntimeError(f"linkage failed in the child: {type(exc).__name__}: {message}") from None
     finally:
         done.set()
         sampler.join()
