@@ -101,6 +101,17 @@ def score(predicted: dict[str, object], true: dict[str, int]) -> dict[tuple[str,
     return out
 
 
+def print_quality(predicted: dict[str, object], true: dict[str, int], indent: str = "") -> None:
+    """Precision, recall and F1 per source pair, then over the cross-agency pairs (counts and ratios only)."""
+    ours = score(predicted, true)
+    cross = [k for k in ours if k[0] != k[1]]
+    for pair in sorted(ours):
+        p, r, f, n, _, _ = ours[pair]
+        print(f"{indent}{pair[0] + ' x ' + pair[1]:<48} {n:>10,} P {p:.4f} R {r:.4f} F1 {f:.4f}")
+    tp, n_true, n_pred = (sum(ours[k][i] for k in cross) for i in (4, 3, 5))
+    print(f"cross-agency: precision {tp / max(n_pred, 1):.4f}, recall {tp / max(n_true, 1):.4f}")
+
+
 def _tree_rss_mb(root) -> float:
     import psutil
 

@@ -19,7 +19,7 @@ from pathlib import Path
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).parent))
-from bench_linkage import own_peak_mb, score  # noqa: E402
+from bench_linkage import own_peak_mb, print_quality  # noqa: E402
 
 from lintas.identity import features, linkage, names, nik, scoring, workspace  # noqa: E402
 
@@ -97,13 +97,7 @@ def main() -> None:
     others, cluster_of = resolved.other_rule_pairs, resolved.cluster_of
     print(f"total {sum(timings.values()):.1f} s; persons {len(set(cluster_of.values())):,}")
 
-    ours = score(cluster_of, true)
-    cross = [k for k in ours if k[0] != k[1]]
-    for pair in sorted(ours):
-        p, r, f, n, _, _ = ours[pair]
-        print(f"{pair[0] + ' x ' + pair[1]:<48} {n:>10,} P {p:.4f} R {r:.4f} F1 {f:.4f}")
-    tp, n_true, n_pred = (sum(ours[k][i] for k in cross) for i in (4, 3, 5))
-    print(f"cross-agency: precision {tp / max(n_pred, 1):.4f}, recall {tp / max(n_true, 1):.4f}")
+    print_quality(cluster_of, true)
 
     # reasons for misses and wrong links, cross-agency pairs only
     feats = prepared.set_index("unique_id")

@@ -29,7 +29,7 @@ from pathlib import Path
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).parent))
-from bench_linkage import own_peak_mb, score  # noqa: E402
+from bench_linkage import own_peak_mb, print_quality  # noqa: E402
 
 from lintas import settings, warehouse  # noqa: E402
 from lintas.identity import features, linkage  # noqa: E402
@@ -148,13 +148,7 @@ def main() -> None:
         differ = sum(persons.get(k) != v for k, v in other.items()) + len(persons.keys() - other.keys())
         print(f"records whose person differs from {args.compare_persons.name}: {differ:,}")
     true = pd.read_pickle(args.dump / "truth.pkl").to_dict()
-    ours = score(persons, true)
-    cross = [k for k in ours if k[0] != k[1]]
-    for pair in sorted(ours):
-        p, r, f, n, _, _ = ours[pair]
-        print(f"  {pair[0] + ' x ' + pair[1]:<48} {n:>10,} P {p:.4f} R {r:.4f} F1 {f:.4f}")
-    tp, n_true, n_pred = (sum(ours[k][i] for k in cross) for i in (4, 3, 5))
-    print(f"cross-agency: precision {tp / max(n_pred, 1):.4f}, recall {tp / max(n_true, 1):.4f}")
+    print_quality(persons, true, indent="  ")
 
 
 if __name__ == "__main__":
