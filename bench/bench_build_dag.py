@@ -6,8 +6,9 @@ Cosmos task groups (ExecutionMode.WATCHER), on the same loaded warehouse.
 The warehouse must hold gated raw data (e.g. `bench/bench_warnings.py --scale city --keep`). Runs, in order:
 (a) before Cosmos: `dbt build --selector linkage_input`, identity resolution, the build schema reset and
 `dbt build --selector marts`, each timed directly (what the build DAG's two opaque tasks ran); (b) the build DAG
-itself by `airflow dags test lintas_build_warehouse` in a scratch LINTAS_HOME (Airflow's SQLite metadata DB), with
-each task's duration from Airflow's task_instance and each task group's span (first start to last end). With
+itself by `airflow dags test lintas_build_warehouse` (`lintas.cli.run_dags`) in a scratch LINTAS_HOME (Airflow's
+SQLite metadata DB), with each task's duration from Airflow's task_instance and each task group's span (first
+start to last end). With
 `--full-refresh` both rebuild the incremental models from scratch (a first build); without, both are re-runs on
 unchanged data. Load average printed before and after each. Counts and timings only.
 """
@@ -53,12 +54,12 @@ def before_cosmos(url: str, full_refresh: bool, link: bool = True) -> dict:
 
 def with_cosmos(full_refresh: bool, log_file: Path) -> dict:
     from bench.bench_pipeline import latest_run_tasks
-    from lintas.cli import run_airflow
+    from lintas.cli import run_dags
 
     load = _load()
     conf = json.dumps({"full_refresh": full_refresh, "source": None})
     started = time.perf_counter()
-    rc = run_airflow(["dags", "test", DAG_ID, "-c", conf], check=False, log_file=log_file)
+    rc = run_dags([DAG_ID], check=False, log_file=log_file, conf=conf)
     wall = round(time.perf_counter() - started, 1)
     run_id, state, tasks = latest_run_tasks(DAG_ID)
     spans = {}

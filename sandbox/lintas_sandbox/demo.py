@@ -155,7 +155,7 @@ def _demo_failing_batch(url: str, logs: Path) -> None:
     step = time.perf_counter()
     dag_id = "lintas_extract_dinsos_dtks"
     log_file = logs / f"{dag_id}__failing_batch.log"
-    rc = run_airflow(["dags", "test", dag_id], check=False, log_file=log_file)
+    rc = run_dags([dag_id], check=False, log_file=log_file)
     with warehouse.connect(url) as conn:
         batch = conn.execute(
             "select batch_id, status, rows_loaded, rejection_reason from audit.load_batch"
