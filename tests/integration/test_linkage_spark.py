@@ -4,7 +4,10 @@ probabilities, same persons. Runs where pyspark (`lintas[spark]`) and Java are i
 
 from __future__ import annotations
 
+import os
 import random
+import subprocess
+import sys
 from datetime import timedelta
 
 import pandas as pd
@@ -113,3 +116,22 @@ def test_spark_and_duckdb_give_the_same_pairs_probabilities_and_persons(monkeypa
     assert all(tuple(sorted((k, home[k]))) in pairs for k in with_nik)
     assert not any(tuple(sorted((k, home[k]))) in pairs for k in without_nik)
 
+
+
+def test_spark_configuration_sets_the_shuffle_partitions_and_local_mode_defaults_them(tmp_path):
+    """Spark's own configuration wins (a cluster's 512 must not become local mode's 8); without it, local mode
+    gets a few partitions per core. Each case in a fresh process: a JVM reads spark-defaults.conf once."""
+    probe = ("from lintas.identity import spark_backend\n"
+             "with spark_backend.spark_session() as s:\n"
+             "    print(s.conf.get('spark.sql.shuffle.partitions'))\n")
+    configured = tmp_path / "conf"
+    configured.mkdir()
+    (configured / "spark-defaults.conf").write_text("spark.sql.shuffle.partitions 32\n")
+    unconfigured = tmp_path / "empty"
+    unconfigured.mkdir()
+    seen = {}
+    for name, conf_dir in (("configured", configured), ("unconfigured", unconfigured)):
+        done = subprocess.run([sys.executable, "-c", probe], env={**os.environ, "SPARK_CONF_DIR": str(conf_dir)},
+                              capture_output=True, text=True, timeout=300, check=True)
+        seen[name] = done.stdout.strip().splitlines()[-1]
+    assert seen == {"configured": "32", "unconfigured": spark_backend.LOCAL_SHUFFLE_PARTITIONS}

@@ -25,6 +25,7 @@ from lintas import settings
 from lintas.identity import scoring
 
 APP_NAME = "lintas-linkage"
+LOCAL_SHUFFLE_PARTITIONS = "8"  # shuffle partitions in local mode when Spark's configuration sets none
 # DuckDB's date parsing in the model's birth-date comparison, which Splink does not translate for Spark: the same
 # parse (NULL, not an error, when the text is no date) in Spark's own function and pattern
 _DUCKDB_DATE = re.compile(r"try_strptime\(\s*(\"[^\"]+\")\s*,\s*'%Y-%m-%d'\s*\)", re.IGNORECASE)
@@ -63,15 +64,22 @@ def spark_session() -> Iterator[object]:
                    .config("spark.sql.execution.arrow.pyspark.enabled", "true")
                    # dates parsed to timestamps and differenced in seconds, as DuckDB does (no zone)
                    .config("spark.sql.session.timeZone", "UTC")
-                   # local mode: a few partitions per core, not the default 200 tiny ones
-                   .config("spark.sql.shuffle.partitions", "8")
                    .getOrCreate())
+        default_shuffle_partitions(session)
         session.sparkContext.setLogLevel("ERROR")
         session.sparkContext.setCheckpointDir(f"{scratch}/checkpoints")
         try:
             yield session
         finally:
             session.stop()
+
+
+def default_shuffle_partitions(session) -> None:
+    """Local mode: a few shuffle partitions per core, not Spark's 200 tiny ones, unless Spark's own configuration
+    (spark-defaults.conf, --conf) sets them; a cluster keeps its own setting or Spark's default."""
+    configured = session.sparkContext.getConf().contains("spark.sql.shuffle.partitions")
+    if not configured and session.sparkContext.master.startswith("local"):
+        session.conf.set("spark.sql.shuffle.partitions", LOCAL_SHUFFLE_PARTITIONS)
 
 
 def scored_pairs(prepared: pd.DataFrame, model_settings: dict) -> pd.DataFrame:
