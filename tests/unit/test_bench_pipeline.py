@@ -4,24 +4,15 @@
 from __future__ import annotations
 
 import copy
-import importlib.util
 import json
 from pathlib import Path
 
 import pytest
 
-from lintas import settings
-
 RECORDED = Path(__file__).parents[1] / "fixtures" / "bench_pipeline_small.json"
 
 
-@pytest.fixture(scope="module")
-def bench():
-    spec = importlib.util.spec_from_file_location("bench_pipeline", settings.project_root() / "bench" /
-                                                  "bench_pipeline.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+BENCH_SCRIPT = "bench_pipeline.py"  # the `bench` fixture (tests/unit/conftest.py) imports it
 
 
 @pytest.fixture

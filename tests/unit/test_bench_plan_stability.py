@@ -3,20 +3,9 @@ is not run here)."""
 
 from __future__ import annotations
 
-import importlib.util
-
 import pytest
 
-from lintas import settings
-
-
-@pytest.fixture(scope="module")
-def bench():
-    spec = importlib.util.spec_from_file_location("bench_plan_stability", settings.project_root() / "bench" /
-                                                  "bench_plan_stability.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+BENCH_SCRIPT = "bench_plan_stability.py"  # the `bench` fixture (tests/unit/conftest.py) imports it
 
 
 def _round(seconds: dict[str, float], plans: dict[str, str]) -> dict:
