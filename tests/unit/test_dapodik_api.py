@@ -237,6 +237,22 @@ def test_tombstones_booleans_numbers_and_blanks_become_text(serve):
     assert (row["tingkat_kelas"], row["rt"], row["nama"], row["no_kip"]) == ("7", "5", "SISWA", None)
 
 
+def test_a_tombstone_with_only_its_id_updated_at_and_deleted_is_kept(serve):
+    short = {"peserta_didik_id": student(1)["peserta_didik_id"], "updated_at": stamp(1).isoformat(), "deleted": True}
+    not_deleted = {"peserta_didik_id": student(2)["peserta_didik_id"], "updated_at": stamp(2).isoformat(),
+                   "deleted": False}
+    delivery = dapodik.pull(serve([student(0), short, not_deleted]).base_url, TOKEN, None)
+    rows = {row["peserta_didik_id"]: row for row in as_dicts(delivery)}
+    assert set(rows) == {student(0)["peserta_didik_id"], short["peserta_didik_id"]}
+    assert rows[short["peserta_didik_id"]]["deleted"] == "true" and rows[short["peserta_didik_id"]]["nisn"] is None
+    # a record that is not a tombstone still needs every field
+    assert [(e.field, e.rule) for e in delivery.errors] == [("nisn", "field_missing")]
+
+    # a pull of short tombstones only says nothing of which fields the agency sends: not "absent from every record"
+    only_tombstones = dapodik.pull(serve([short]).base_url, TOKEN, None)
+    assert len(only_tombstones.rows) == 1 and only_tombstones.errors == []
+
+
 def test_unknown_fields_go_to_extra_and_are_reported(serve):
     api = serve([student(0, kode_pos="65111", Status_Aktif=True), student(1)])
     delivery = dapodik.pull(api.base_url, TOKEN, None)
@@ -419,6 +435,13 @@ def test_ledger_classifies_repeats_by_updated_at():
     assert ledger.distinct == 2 and ledger.received == 4
     assert ledger.reason() == ("incomplete pull: meta.total says 4, 2 distinct record(s) received; "
                                "1 record(s) served again with other values but no newer updated_at")
+    for pages in (0, 1):  # an empty result: no page to some paginators, one empty page to others
+        empty = PageLedger(requested_per_page=1000)
+        assert empty.page(1, total=0, total_pages=pages, per_page=1000, records=0, digest=b"")
+        assert empty.reason() is None, pages
+    overstated = PageLedger(requested_per_page=1000)
+    overstated.page(1, total=0, total_pages=2, per_page=1000, records=0, digest=b"")
+    assert "meta.total_pages says 2, but 0 record(s)" in overstated.reason()
     inconsistent = PageLedger(requested_per_page=10)
     inconsistent.page(1, total=25, total_pages=2, per_page=None, records=10, digest=b"x")
     assert "meta.total_pages says 2, but 25 record(s) at 10 per page need 3" in inconsistent.reason()

@@ -97,6 +97,10 @@ def parse_timestamp(value) -> datetime | None:
     return parsed.replace(tzinfo=AGENCY_TIMEZONE) if parsed.tzinfo is None else parsed
 
 
+TOMBSTONE_FIELDS = ("peserta_didik_id", "updated_at", "deleted")
+TRUE_TEXTS = {"true", "1", "ya", "y"}  # `deleted` as _text renders it (a JSON bool), or as text
+
+
 def _text(value) -> str | None:
     """A JSON value as raw text: true/false, numbers as written, strings stripped, blank and null as None."""
     if value is None:
@@ -379,10 +383,13 @@ def _convert(record, page: int, row_number: int, delivery: Delivery,
         else:
             extra[key] = value
             state.extra.setdefault(key)
-    state.present.update(found)
-
-    missing = [f for f in FIELDS if f not in found]
     values = {f: _text(found.get(f)) for f in FIELDS}
+    # a tombstone (the student left the agency's data) needs only its id, updated_at and deleted: many APIs send
+    # no more, and its other fields say nothing of which fields the agency sends
+    tombstone = (values["deleted"] or "").lower() in TRUE_TEXTS
+    state.present.update(FIELDS if tombstone else found)
+
+    missing = [f for f in FIELDS if f not in found and (not tombstone or f in TOMBSTONE_FIELDS)]
     key, stamp = values["peserta_didik_id"], parse_timestamp(values["updated_at"])
     if duplicated:
         quarantine(duplicated, "duplicate_field", f"field {duplicated} appears more than once (case or spaces)")
