@@ -66,6 +66,24 @@ def test_newline_rule_complete_last_record_needs_its_line_break(tmp_path):
     assert "no line break after it" in _reason(bad.dtks_without_final_newline(tmp_path, count=5))
 
 
+def test_cr_only_line_breaks_load_like_crlf_and_the_newline_rule_still_holds(tmp_path):
+    """Old Mac "CSV (Macintosh)" exports end lines with CR alone: read as line breaks, not one long line."""
+    path = good_file(tmp_path, count=5)
+    path.write_bytes(path.read_bytes().replace(b"\r\n", b"\r"))
+    delivery = dtks.read(path)
+    assert len(delivery.rows) == 5 and delivery.errors == []
+    assert [row[0] for row in delivery.rows] == [2, 3, 4, 5, 6]  # physical lines, as with CRLF
+    path.write_bytes(path.read_bytes().rstrip(b"\r"))
+    assert "no line break after it" in _reason(path)
+
+
+def test_a_header_csv_cannot_read_is_a_contract_error_not_a_crash(tmp_path):
+    path = good_file(tmp_path, count=3)
+    header, rest = path.read_bytes().split(b"\r\n", 1)
+    path.write_bytes(header.replace(b"NO_KK", b"NO\rKK") + b"\r\n" + rest)
+    assert _reason(path).startswith("line 1 (header): not readable as CSV (new-line character seen in unquoted field")
+
+
 def test_an_unterminated_quote_in_the_last_record_is_truncation(tmp_path):
     reason = _reason(bad.dtks_with_open_quote(tmp_path, count=5))
     assert reason == "truncated: last record at line 6 is incomplete (a quoted field is never closed)"

@@ -13,6 +13,7 @@ read as the contract says:
   a line break after it. **Newline rule:** the file must end with a line break. A cut that falls inside the last
   field leaves the right field count with a shortened value, so a last line without a line break cannot be told
   from a cut export; it is rejected as truncated rather than publishing a short register (false exits).
+Line breaks may be CRLF, LF or CR alone (old Mac exports); the newline rule holds for each.
 A bad row *before* the last one (wrong field count, blank or repeated IDDTKS, wrong PERIODE) is quarantined.
 """
 
@@ -142,6 +143,8 @@ def read(path: Path) -> Delivery:
     _check_bytes(data, name)
     text = _decode(data, name)
     del data
+    if "\n" not in text and "\r" in text:
+        text = text.replace("\r", "\n")  # CR-only line breaks (old Mac "CSV (Macintosh)" exports)
     end = text.find("\n")
     header_line = text if end < 0 else text[:end]
     if not header_line.strip():
@@ -153,7 +156,10 @@ def read(path: Path) -> Delivery:
 
 def _parse(text: str, name: str, period: str, delimiter: str, checksum: str) -> Delivery:
     reader = csv.reader(io.StringIO(text), delimiter=delimiter)
-    header = [normalise_header(h) for h in next(reader)]
+    try:
+        header = [normalise_header(h) for h in next(reader)]
+    except csv.Error as exc:
+        raise ContractError(name, f"line 1 (header): not readable as CSV ({exc})") from None
     duplicated = sorted({h for h in header if header.count(h) > 1})
     if duplicated:
         raise ContractError(name, f"duplicated header column(s): {', '.join(duplicated)}")
