@@ -141,6 +141,7 @@ def test_numbers_and_text_become_readable_text(tmp_path):
                                                "NILAI PINJAMAN (Rp)": 7_500_000.0, "SEKTOR": 2.5}),
         owner(1, NIB="'0120000000001", **{"NILAI PINJAMAN (Rp)": "Rp 5.000.000", "PINJAMAN MODAL BPR": "Y"}),
         owner(2, **{"NAMA PEMILIK": "  SITI   AMINAH  ", "NILAI PINJAMAN (Rp)": 1_250_000.4}),
+        owner(3, NIB=120000000002),  # a number cell: Excel dropped the NIB's leading zero
     ]
     got = as_dicts(umkm.read(write_workbook(tmp_path / "UMKM_BINAAN_2026.xlsx", {"DATA": rows})))
     assert (got[0]["no"], got[0]["nib"], got[0]["nomor_induk_koperasi"]) == ("1", "1234567890123", "3573010000000009")
@@ -148,6 +149,7 @@ def test_numbers_and_text_become_readable_text(tmp_path):
     assert (got[1]["nib"], got[1]["nilai_pinjaman"], got[1]["pinjaman_modal_bpr"]) == (
         "0120000000001", "Rp 5.000.000", "Y")
     assert got[2]["nama_pemilik"] == "SITI   AMINAH" and got[2]["nilai_pinjaman"] == "1250000"
+    assert got[3]["nib"] == "0120000000002"
 
 
 def test_header_case_spacing_and_parentheses_do_not_matter(tmp_path):
@@ -161,7 +163,8 @@ def test_header_case_spacing_and_parentheses_do_not_matter(tmp_path):
     assert got[1]["nama_koperasi"] == "KOPERASI SEJAHTERA BERSAMA" and got[0]["nilai_pinjaman"] == "5000000"
 
 
-@pytest.mark.parametrize("label", ["NILAI PINJAMAN (RP)", "nilai pinjaman ( Rp )", "NILAI PINJAMAN"])
+@pytest.mark.parametrize("label", ["NILAI PINJAMAN (RP)", "nilai pinjaman ( Rp )", "NILAI PINJAMAN",
+                                   "NILAI PINJAMAN (RP.)", "Nilai Pinjaman Rp", "PINJAMAN NILAI (Rp)"])
 def test_amount_header_spellings(tmp_path, label):
     header = [*HEADER[:-1], label]
     path = write_workbook(tmp_path / "UMKM_BINAAN_2026.xlsx", {"DATA": [owner(0, **{label: 5_000_000})]},
@@ -176,6 +179,11 @@ def test_two_row_header_split_label_and_no_merges(tmp_path):
     path = write_workbook(tmp_path / "UMKM_BINAAN_2026.xlsx", {"A": [owner(0)]}, groups=groups)
     got = as_dicts(umkm.read(path))
     assert len(got) == 1 and got[0]["nilai_pinjaman"] == "5000000" and got[0]["_row_number"] == 6
+    # "PINJAMAN" merged over "MODAL BPR" and "NILAI (Rp)": the group's word belongs inside the lower label
+    groups = {"PINJAMAN MODAL BPR": ("PINJAMAN", "MODAL BPR"), "NILAI PINJAMAN (Rp)": ("PINJAMAN", "NILAI (Rp)")}
+    path = write_workbook(tmp_path / "UMKM_BINAAN_2028.xlsx", {"A": [owner(0)]}, groups=groups)
+    got = as_dicts(umkm.read(path))
+    assert (got[0]["nilai_pinjaman"], got[0]["pinjaman_modal_bpr"]) == ("5000000", owner(0)["PINJAMAN MODAL BPR"])
 
     # a two-row header typed without merged cells (as another tool exports it)
     workbook = openpyxl.Workbook()
@@ -224,16 +232,42 @@ def test_duplicated_header_column_rejects_the_workbook(tmp_path):
         umkm.read(path)
 
 
-def test_sheet_without_a_header_rejects_the_workbook_and_empty_sheets_are_skipped(tmp_path):
+def test_notes_and_summary_sheets_are_skipped_beside_data_and_reject_a_workbook_without_data(tmp_path):
     path = write_workbook(tmp_path / "UMKM_BINAAN_2026.xlsx", {"DATA": [owner(0)]})
     workbook = openpyxl.load_workbook(path)
     workbook.create_sheet("KOSONG")  # entirely empty: skipped
     workbook.save(path)
     assert len(umkm.read(path).rows) == 1
 
-    workbook.create_sheet("CATATAN")["B3"] = "Data diisi oleh petugas kecamatan"
+    notes = workbook.create_sheet("CATATAN")
+    notes["B3"] = "Data diisi oleh petugas kecamatan"  # a notes sheet beside the data: skipped
+    summary = workbook.create_sheet("REKAP")  # a summary per kecamatan: no owner column, skipped
+    for row in (["KECAMATAN", "JUMLAH UMKM"], ["LOWOKWARU", 1], ["JUMLAH", 1]):
+        summary.append(row)
+    workbook.save(path)
+    assert len(umkm.read(path).rows) == 1
+
+    # without a data sheet the first other sheet's reason rejects the workbook
+    del workbook["DATA"]
     workbook.save(path)
     with pytest.raises(ContractError, match=r"CATATAN.*no header row"):
+        umkm.read(path)
+
+    # a long sheet without a header found may be data: it rejects the workbook, beside data sheets too
+    workbook = openpyxl.load_workbook(write_workbook(path, {"DATA": [owner(0)]}))
+    long_sheet = workbook.create_sheet("LAIN")
+    for i in range(umkm.HEADER_SCAN_ROWS + 5):
+        long_sheet.append([i + 1, f"BARIS {i}"])
+    workbook.save(path)
+    with pytest.raises(ContractError, match=r"LAIN.*no header row"):
+        umkm.read(path)
+
+
+def test_a_data_sheet_whose_owner_columns_were_renamed_still_rejects_the_workbook(tmp_path):
+    renamed = [{"NAMA PEMILIK": "NAMA", "NIK": "NO KTP"}.get(h, h) for h in HEADER]
+    path = write_workbook(tmp_path / "UMKM_BINAAN_2026.xlsx", {"DATA": [owner(0)], "LAIN": [owner(1)]},
+                          headers={"DATA": HEADER, "LAIN": renamed}, merged_header=False)
+    with pytest.raises(ContractError, match=r"LAIN.*missing required column\(s\): NAMA PEMILIK, NIK"):
         umkm.read(path)
 
 
@@ -332,3 +366,10 @@ def test_period_comes_from_the_file_name_and_bad_names_are_rejected(tmp_path):
     lock = good_workbook(tmp_path, name="~$UMKM_BINAAN_2026.xlsx")
     with pytest.raises(ContractError, match="name does not match the contract"):
         umkm.read(lock)
+
+
+def test_row_number_header_may_say_no_urut(tmp_path):
+    header = ["No. Urut", *HEADER[1:]]
+    rows = [owner(i, **{"No. Urut": i + 1}) for i in range(2)]  # the fixture finds a value by its column's label
+    path = write_workbook(tmp_path / "UMKM_BINAAN_2026.xlsx", {"DATA": rows}, headers=header, merged_header=False)
+    assert [r["no"] for r in as_dicts(umkm.read(path))] == ["1", "2"]

@@ -77,8 +77,31 @@ def _canon(text: str) -> str:
     return key.rstrip(".:").strip()
 
 
-HEADER_ALIASES = {"NILAI PINJAMAN": AMOUNT_COLUMN, "NILAI PINJAMAN (RUPIAH)": AMOUNT_COLUMN}
+HEADER_ALIASES = {"NILAI PINJAMAN": AMOUNT_COLUMN, "NILAI PINJAMAN (RUPIAH)": AMOUNT_COLUMN, "NO URUT": "NO"}
 _LOOKUP = {_canon(h): h for h in COLUMNS} | {_canon(a): h for a, h in HEADER_ALIASES.items()}
+
+
+def _words(text: str) -> tuple[str, ...]:
+    """The label's words in any order, punctuation aside ('RT/RW' stays one word: its order means something)."""
+    return tuple(sorted(re.findall(r"[A-Z0-9/]+", _canon(text))))
+
+
+_BY_WORDS = {_words(h): _LOOKUP[_canon(h)] for h in [*COLUMNS, *HEADER_ALIASES]}
+
+
+def _lookup(label: str) -> str | None:
+    """The contract column a header label names: exactly (as `_canon` sees it), else by its words in any order,
+    as a two-row header spells them ('PINJAMAN' over 'NILAI (Rp)'; 'Nilai Pinjaman Rp.')."""
+    return _LOOKUP.get(_canon(label)) or _BY_WORDS.get(_words(label))
+
+
+PERSON_COLUMNS = {"NAMA PEMILIK", "NIK"}  # a data sheet names at least one of them
+
+
+class NotADataSheet(ContractError):
+    """A summary (REKAP: no owner column, at most two other contract columns) or a notes sheet (no header, no more
+    rows than were searched for one): skipped and reported beside data sheets; the workbook's rejection if no
+    sheet holds data."""
 
 
 def matches(path: Path) -> bool:
@@ -119,6 +142,18 @@ def _identifier(value: object) -> str | None:
     return _text(value)
 
 
+NIB_DIGITS = 13
+
+
+def _nib(value: object) -> str | None:
+    """NIB: as `_identifier`; a number cell also gets back the leading zeros Excel dropped (a NIB has 13 digits,
+    within Excel's 15 significant ones, so nothing else is lost)."""
+    text = _identifier(value)
+    if isinstance(value, int | float) and not isinstance(value, bool) and text and text.isdigit():
+        return text.zfill(NIB_DIGITS)
+    return text
+
+
 def _date(value: object) -> str | None:
     """Date cells -> YYYY-MM-DD; an Excel serial number -> its day number as text (staging converts)."""
     if isinstance(value, datetime):
@@ -146,6 +181,7 @@ def _nik(value: object) -> tuple[str | None, str | None]:
 _CONVERTERS: dict[str, Callable[[object], str | None]] = {
     **{h: _text for h in COLUMNS},
     **{h: _identifier for h in IDENTIFIER_COLUMNS},
+    "NIB": _nib,
     **{h: _date for h in DATE_COLUMNS},
     AMOUNT_COLUMN: _amount,
 }
@@ -178,7 +214,7 @@ def _single_row(upper: Sequence[object]) -> tuple[list[str | None], int]:
     names: list[str | None] = []
     for value in upper:
         label = _label(value)
-        names.append(None if label is None else _LOOKUP.get(_canon(label), normalise_header(label)))
+        names.append(None if label is None else _lookup(label) or normalise_header(label))
     return names, len({n for n in names if n in COLUMNS})
 
 
@@ -194,15 +230,15 @@ def _two_rows(upper: Sequence[object], lower: Sequence[object],
         group = groups.get(col) or top
         found = None
         if low:
-            found = _LOOKUP.get(_canon(low))
+            found = _lookup(low)
             if found:
                 lower_used = True
             elif group:
-                found = _LOOKUP.get(_canon(f"{group} {low}")) or _LOOKUP.get(_canon(f"{low} {group}"))
+                found = _lookup(f"{group} {low}")
                 if found:
                     upper_used = lower_used = True
         if not found and top:
-            found = _LOOKUP.get(_canon(top))
+            found = _lookup(top)
             if found:
                 upper_used = True
         if found:
@@ -286,16 +322,23 @@ def _read_sheet(ws, name: str, delivery: Delivery, extra_names: set[str]) -> boo
         return False
     header = _find_header(ws, width)
     if header is None:
-        raise ContractError(name, f"sheet {title!r}: no header row with contract column names in the first "
-                                  f"{HEADER_SCAN_ROWS} rows")
+        # all of a short sheet was searched for a header: notes; a longer one may be data under a header not found
+        content_rows = sum(not all(_blank(v) for v in row) for row in ws.iter_rows(values_only=True))
+        problem = NotADataSheet if content_rows <= HEADER_SCAN_ROWS else ContractError
+        raise problem(name, f"sheet {title!r}: no header row with contract column names in the first "
+                            f"{HEADER_SCAN_ROWS} rows")
     named = [h for h in header.names if h]
     duplicated = sorted(h for h, n in Counter(named).items() if n > 1)
     if duplicated:
         raise ContractError(name, f"sheet {title!r}: duplicated header column(s): {', '.join(duplicated)}")
     missing = [c for c in REQUIRED if c not in named]
     if missing:
-        raise ContractError(name, f"sheet {title!r}: header (row {header.row}) is missing required column(s): "
-                                  f"{', '.join(missing)}")
+        # a sheet naming no owner column and hardly any other is a summary (REKAP) or notes sheet; one naming
+        # more is a data sheet whose header broke, and rejects the workbook
+        contract = set(named) & set(COLUMNS)
+        problem = NotADataSheet if len(contract) <= 2 and not PERSON_COLUMNS & contract else ContractError
+        raise problem(name, f"sheet {title!r}: header (row {header.row}) is missing required column(s): "
+                            f"{', '.join(missing)}")
 
     position = {h: header.position(h) for h in COLUMNS}
     converters = [(position[h], _CONVERTERS[h]) for h in COLUMNS if h != "NIK"]
@@ -381,11 +424,21 @@ def read(path: Path) -> Delivery:
         columns=RAW_COLUMNS,
     )
     extra_names: set[str] = set()
+    read_sheets = 0
+    other_sheets: list[NotADataSheet] = []
     try:
-        read_sheets = sum(_read_sheet(ws, name, delivery, extra_names) for ws in workbook.worksheets)
+        for ws in workbook.worksheets:
+            try:
+                read_sheets += _read_sheet(ws, name, delivery, extra_names)
+            except NotADataSheet as sheet:
+                other_sheets.append(sheet)
     finally:
         workbook.close()
+    if not read_sheets and other_sheets:
+        raise ContractError(name, other_sheets[0].reason)  # no data sheet at all: the first sheet's reason
     if not read_sheets:
         raise ContractError(name, "workbook is empty: no worksheet holds a header and data")
+    for sheet in other_sheets:  # beside data sheets: a summary or notes sheet, reported and skipped
+        log.warning("%s: skipped, not a data sheet (%s)", name, sheet.reason)
     delivery.extra_columns = sorted(extra_names)
     return delivery
