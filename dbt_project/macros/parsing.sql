@@ -63,6 +63,19 @@
     nullif(substring({{ column }} from '(\d{1,3})'), '')::int
 {%- endmacro %}
 
+{#- RT and RW from separate RT and RW columns that may each hold the combined form: RT '005/002' with RW blank,
+    RT and RW both 'RT.05/RW.02', RT blank with RW '007/003'. RT: the RT cell's first number, else the first of a
+    combined RW cell. RW: the second number of a combined RW cell, else its only number, else the second number of
+    a combined RT cell. -#}
+{% macro parse_rt_of_cells(rt_column, rw_column) -%}
+    coalesce({{ parse_rt_rw(rt_column) }},
+             nullif(substring({{ rw_column }} from '(\d{1,3})\D+\d{1,3}'), '')::int)
+{%- endmacro %}
+
+{% macro parse_rw_of_cells(rw_column, rt_column) -%}
+    coalesce({{ parse_rw_of_rt_rw(rw_column) }}, {{ parse_rt_rw(rw_column) }}, {{ parse_rw_of_rt_rw(rt_column) }})
+{%- endmacro %}
+
 {#- Identifier with everything but digits removed (NIK, No. KK) -#}
 {% macro digits_only(column) -%}
     nullif(regexp_replace({{ column }}, '[^0-9]', '', 'g'), '')

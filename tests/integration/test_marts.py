@@ -90,7 +90,7 @@ def _students() -> list[dict]:
     # Sukoharjo, the most recently stated kelurahan
     return [_student(1, "A2", True), _student(2, "C1", True), _student(3, "S9", True),
             _student(4, "E0", True, kelurahan="SINGOSARI", kecamatan="SINGOSARI", jenjang="SMK", tingkat_kelas=12),
-            _student(5, "E0", True, kelurahan="DINOYO", jenjang="SMK", tingkat_kelas=11,
+            _student(5, "E0", True, kelurahan="DINOYO", jenjang="SMK", tingkat_kelas=11.0,  # a JSON float
                      updated_at="2025-07-01T08:00:00+07:00")]
 
 
@@ -196,6 +196,12 @@ def test_every_planted_need_is_found_and_nothing_else(town):
                        " from marts.rpt_kelurahan_needs") == [(True, 1, 0)]
     assert _rows(town, "select sum(persons) from marts.rpt_kecamatan_needs where kode_kecamatan = '35.73.05'"
                  ) == [(7,)]
+
+
+def test_a_grade_sent_as_a_json_float_is_read_as_the_grade(town):
+    grades = sorted(grade for (grade,) in _rows(
+        town, "select tingkat_kelas from staging.stg_disdik__students where jenjang = 'SMK'"))
+    assert grades == [11, 12]
 
 
 def test_a_person_is_in_one_kelurahan_in_every_mart(town):

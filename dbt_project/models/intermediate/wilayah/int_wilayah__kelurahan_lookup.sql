@@ -1,7 +1,7 @@
--- Spellings of the region's kelurahan/desa resolved to Kemendagri codes. A name is matched together with its
+-- Spellings and codes of the region's kelurahan/desa resolved to Kemendagri codes. A name is matched together with its
 -- kecamatan (kecamatan_key: any spelling of the kecamatan), or alone (kecamatan_key '') where the name belongs
 -- to one kelurahan of the region only: several kab/kota have a desa of the same name (Tulungrejo in Kota Batu and
--- twice in Kabupaten Malang). Join with the resolve_kelurahan_joins macro.
+-- twice in Kabupaten Malang). Join with the kelurahan_lookup_joins macro.
 with
 
 wilayah as (
@@ -24,6 +24,13 @@ aliases as (
     union
     select
         {{ lintas.region_key('nama') }} as alias_key,
+        kode
+    from wilayah
+    where level in (3, 4)
+    union
+    -- a Kemendagri code where the name belongs (35.73.05.1003 or 3573051003): region_key keeps its digits
+    select
+        replace(kode, '.', '') as alias_key,
         kode
     from wilayah
     where level in (3, 4)

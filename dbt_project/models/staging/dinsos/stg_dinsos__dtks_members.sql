@@ -26,8 +26,8 @@ renamed as (
         upper(trim(hubungan_keluarga)) as hubungan_keluarga,
         nama_ibu_kandung,
         alamat,
-        {{ lintas.parse_rt_rw('rt') }} as rt,
-        {{ lintas.parse_rt_rw('rw') }} as rw,
+        {{ lintas.parse_rt_of_cells('rt', 'rw') }} as rt,
+        {{ lintas.parse_rw_of_cells('rw', 'rt') }} as rw,
         kelurahan,
         kecamatan,
         case when desil ~ '^\s*\d{1,2}\s*$' and trim(desil)::int between 1 and 10 then trim(desil)::int end
