@@ -98,7 +98,6 @@ def parse_timestamp(value) -> datetime | None:
 
 
 TOMBSTONE_FIELDS = ("peserta_didik_id", "updated_at", "deleted")
-TRUE_TEXTS = {"true", "1", "ya", "y"}  # `deleted` as _text renders it (a JSON bool), or as text
 
 
 def _text(value) -> str | None:
@@ -385,8 +384,9 @@ def _convert(record, page: int, row_number: int, delivery: Delivery,
             state.extra.setdefault(key)
     values = {f: _text(found.get(f)) for f in FIELDS}
     # a tombstone (the student left the agency's data) needs only its id, updated_at and deleted: many APIs send
-    # no more, and its other fields say nothing of which fields the agency sends
-    tombstone = (values["deleted"] or "").lower() in TRUE_TEXTS
+    # no more, and its other fields say nothing of which fields the agency sends. `deleted` is the JSON bool true
+    # as `_text` renders it: exactly what staging's parse_bool reads as deleted
+    tombstone = (values["deleted"] or "").lower() == "true"
     state.present.update(FIELDS if tombstone else found)
 
     missing = [f for f in FIELDS if f not in found and (not tombstone or f in TOMBSTONE_FIELDS)]
